@@ -132,8 +132,8 @@ func (s *Store) startEmbedded(cfg Config) error {
 		NoSigs:     true,
 		MaxPayload: MaxMessage,
 		// The maximum pending size must exceed the payload.
-		MaxPending: 4 * MaxMessage,
-		DontListen: true,
+		MaxPending:      4 * MaxMessage,
+		DontListen:      true,
 		NoSystemAccount: true,
 	}
 	if cfg.Listen != "" {
