@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -85,8 +86,15 @@ func (o *Objects) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
-// List returns the names of all stored blobs.
-func (o *Objects) List(ctx context.Context) ([]string, error) {
+// ObjectInfo describes a stored blob.
+type ObjectInfo struct {
+	Name    string
+	Size    uint64
+	ModTime time.Time
+}
+
+// List describes all stored blobs.
+func (o *Objects) List(ctx context.Context) ([]ObjectInfo, error) {
 	infos, err := o.os.List(ctx)
 	if errors.Is(err, jetstream.ErrNoObjectsFound) {
 		return nil, nil
@@ -94,9 +102,9 @@ func (o *Objects) List(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: list objects %s: %w", o.name, err)
 	}
-	names := make([]string, 0, len(infos))
+	out := make([]ObjectInfo, 0, len(infos))
 	for _, i := range infos {
-		names = append(names, i.Name)
+		out = append(out, ObjectInfo{Name: i.Name, Size: i.Size, ModTime: i.ModTime})
 	}
-	return names, nil
+	return out, nil
 }

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cloister/cloister/internal/api"
+	"github.com/cloister/cloister/internal/functions"
+	"github.com/cloister/cloister/internal/iam"
+	"github.com/cloister/cloister/internal/runtimes"
+	"github.com/cloister/cloister/internal/store"
+)
+
+// runServer assembles the system, serves until ctx ends, and shuts down in
+// order: stop accepting -> drain requests -> stop workers -> close state.
+func runServer(ctx context.Context, cfg serverConfig) error {
+	level := new(slog.LevelVar)
+	level.Set(cfg.LogLevel)
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+
+	st, err := store.Open(ctx, store.Config{
+		DataDir: dataDir, URL: cfg.NATSURL, Listen: cfg.NATSListen, CredsFile: cfg.NATSCreds,
+		Replicas: cfg.NATSReplicas, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	workers, stopWorkers := context.WithCancel(context.Background())
+	defer stopWorkers()
+
+	ids, err := iam.Open(workers, st, log)
+	if err != nil {
+		return err
+	}
+	defer ids.Close()
+	account, _, err := ids.DefaultAccount(ctx)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dataDir, "account-id"), []byte(account.ID+"\n"), 0o600); err != nil {
+		return err
+	}
+	credsPath, err := ensureRootCredentials(ctx, ids, account.ID, dataDir)
+	if err != nil {
+		return err
+	}
+
+	catalog, err := runtimes.Discover()
+	if err != nil {
+		return err
+	}
+	fns, err := functions.Open(ctx, st, functions.Config{
+		Region: cfg.Region, ConcurrencyLimit: cfg.ConcurrencyLimit, Runtimes: catalog, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := fns.Start(workers); err != nil {
+		return err
+	}
+	defer fns.Close()
+
+	codeKey, err := sharedSecret(ctx, ids, "code-url-key")
+	if err != nil {
+		return err
+	}
+	handler, err := api.New(api.Config{
+		Region: cfg.Region, Keys: ids, Authorizer: ids, Functions: fns, CodeURLKey: codeKey, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	endpoint := "http://" + ln.Addr().String()
+	log.Info("cloister started", "endpoint", endpoint, "region", cfg.Region, "account", account.ID, "data_dir", dataDir)
+	printWelcome(endpoint, cfg.Region, account.ID, credsPath)
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("shutting down")
+	// 1. Stop accepting and drain in-flight requests.
+	drain, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(drain); err != nil {
+		log.Warn("drain did not finish; closing remaining connections", "err", err)
+		_ = srv.Close()
+	}
+	// 2. Stop background workers; 3. the store closes last (deferred).
+	stopWorkers()
+	fns.Close()
+	ids.Close()
+	log.Info("stopped")
+	return nil
+}
+
+// ensureRootCredentials makes sure the account root has an access key and,
+// when Cloister generated it, that it is written to DIR/credentials.
+func ensureRootCredentials(ctx context.Context, ids *iam.Service, account, dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "credentials")
+	key, created, err := ids.EnsureRootKey(ctx, account,
+		os.Getenv("CLOISTER_ROOT_ACCESS_KEY_ID"), iam.Secret(os.Getenv("CLOISTER_ROOT_SECRET_ACCESS_KEY")))
+	if err != nil {
+		return "", err
+	}
+	if !created {
+		if _, err := os.Stat(path); err == nil {
+			return path, nil
+		}
+		return "", nil
+	}
+	if os.Getenv("CLOISTER_ROOT_ACCESS_KEY_ID") != "" {
+		return "", nil // the operator chose the key and knows it
+	}
+	body := fmt.Sprintf("# Cloister root credentials for account %s.\n[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n\n[cloister]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
+		account, key.AccessKeyID, key.Secret.Reveal(), key.AccessKeyID, key.Secret.Reveal())
+	if err := writeFileAtomic(path, []byte(body), 0o600); err != nil {
+		return "", fmt.Errorf("write credentials: %w", err)
+	}
+	return path, nil
+}
+
+// sharedSecret returns a random 32-byte secret shared by every server using
+// this store, creating it once.
+func sharedSecret(ctx context.Context, ids *iam.Service, name string) ([]byte, error) {
+	meta := ids.Meta()
+	if e, err := meta.Get(ctx, name); err == nil {
+		return e.Value, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if _, err := meta.Create(ctx, name, b); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return sharedSecret(ctx, ids, name)
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func printWelcome(endpoint, region, account, credsPath string) {
+	fmt.Printf("Cloister is serving the AWS Lambda API at %s (region %s, account %s).\n", endpoint, region, account)
+	if credsPath != "" {
+		fmt.Printf(`Root credentials are in %s. Point the AWS CLI at Cloister with:
+
+  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_REGION=%s
+  aws --endpoint-url %s lambda list-functions
+
+`, credsPath, credsPath, region, endpoint)
+	} else {
+		fmt.Printf("Use the root access key from CLOISTER_ROOT_ACCESS_KEY_ID with: aws --endpoint-url %s --region %s lambda list-functions\n", endpoint, region)
+	}
+}
