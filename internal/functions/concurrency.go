@@ -2,6 +2,7 @@ package functions
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/cloister/cloister/internal/store"
@@ -48,12 +49,20 @@ func (s *Service) setReserved(ctx context.Context, account, name string, n *int)
 			}
 			a.Reserved[name] = *n
 		}
+		data, merr := json.Marshal(a)
+		if merr != nil {
+			return merr
+		}
+		var nrev uint64
 		if rev == 0 {
-			_, err = s.accounts.CreateJSON(ctx, account, a)
+			nrev, err = s.accounts.Create(ctx, account, data)
 		} else {
-			_, err = s.accounts.UpdateJSON(ctx, account, a, rev)
+			nrev, err = s.accounts.Update(ctx, account, data, rev)
 		}
 		if err == nil {
+			if s.acctMirror != nil {
+				s.acctMirror.Note(account, data, nrev)
+			}
 			return nil
 		}
 		if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrExists) || attempt >= 20 {
@@ -180,4 +189,24 @@ func (s *Service) AccountSettings(ctx context.Context, account string) (*Account
 		},
 		AccountUsage: u,
 	}, nil
+}
+
+// cachedReserved is reservedFor from the account mirror (invoke path).
+func (s *Service) cachedReserved(account, name string) *int {
+	if s.acctMirror == nil {
+		n, _ := s.reservedFor(context.Background(), account, name)
+		return n
+	}
+	e, ok := s.acctMirror.Get(account)
+	if !ok {
+		return nil
+	}
+	var a accountRecord
+	if json.Unmarshal(e.Value, &a) != nil {
+		return nil
+	}
+	if n, ok := a.Reserved[name]; ok {
+		return &n
+	}
+	return nil
 }

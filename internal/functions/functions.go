@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/cloister/cloister/internal/awserr"
@@ -201,6 +202,7 @@ func (s *Service) Create(ctx context.Context, account string, in *CreateInput) (
 	if in.Publish {
 		published = s.snapshot(rec, 1)
 		rec.LastVersion = 1
+		rec.Versions = []int{1}
 		rec.Published = fingerprint(&rec.Latest)
 	}
 	if err := s.storeCode(ctx, pkg); err != nil {
@@ -213,12 +215,19 @@ func (s *Service) Create(ctx context.Context, account string, in *CreateInput) (
 			return nil, err
 		}
 	}
-	if _, err := s.functions.CreateJSON(ctx, functionKey(account, ref.Name), rec); err != nil {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("functions: encode %s: %w", ref.Name, err)
+	}
+	key := functionKey(account, ref.Name)
+	rev, err := s.functions.Create(ctx, key, data)
+	if err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return nil, awserr.New(awserr.ResourceConflict, "Function already exist: %s", ref.Name)
 		}
 		return nil, err
 	}
+	s.noteFunction(key, data, rev)
 	s.enqueuePrepare(functionKey(account, ref.Name))
 	if published != nil {
 		out := published.Config
@@ -367,7 +376,7 @@ func (s *Service) resolve(ctx context.Context, rec *functionRecord, r Ref, versi
 	}
 	var n int
 	fmt.Sscanf(q, "%d", &n)
-	v, _, err := s.loadVersion(ctx, rec, Ref{Account: r.Account, Name: r.Name, Qualifier: q}, n)
+	v, err := s.cachedVersion(ctx, rec, Ref{Account: r.Account, Name: r.Name, Qualifier: q}, n)
 	if err != nil {
 		if awserr.IsType(err, awserr.ResourceNotFound) {
 			return nil, s.notFound(r)
@@ -538,9 +547,11 @@ func (s *Service) Delete(ctx context.Context, r Ref) error {
 		}
 		return err
 	}
+	s.noteFunction(functionKey(r.Account, r.Name), nil, rev+1)
 	// The function is gone; its versions are now unreachable (incarnation
 	// mismatch) and are removed here or by the collector.
-	for n := 1; n <= rec.LastVersion; n++ {
+	for _, n := range rec.Versions {
+		s.versionsC.Delete(versionKey(r.Account, r.Name, n))
 		if err := s.versions.Delete(ctx, versionKey(r.Account, r.Name, n), 0); err != nil {
 			s.log.Warn("delete version record", "function", r.Name, "version", n, "err", err)
 		}
@@ -574,11 +585,13 @@ func (s *Service) deleteVersion(ctx context.Context, r Ref) error {
 			return awserr.New(awserr.ResourceConflict, "Unable to delete version because the following aliases reference it: %v", users)
 		}
 		delete(rec.EventInvoke, r.Qualifier)
+		rec.Versions = slices.DeleteFunc(rec.Versions, func(v int) bool { return v == n })
 		return nil
 	})
 	if err != nil {
 		return err
 	}
+	s.versionsC.Delete(versionKey(r.Account, r.Name, n))
 	if err := s.versions.Delete(ctx, versionKey(r.Account, r.Name, n), 0); err != nil {
 		return err
 	}
@@ -670,7 +683,7 @@ func (s *Service) names(ctx context.Context, account string) ([]string, error) {
 // versionConfigs returns a function's published versions in order.
 func (s *Service) versionConfigs(ctx context.Context, rec *functionRecord, account, name string) ([]Configuration, error) {
 	var out []Configuration
-	for n := 1; n <= rec.LastVersion; n++ {
+	for _, n := range rec.Versions {
 		v, _, err := s.loadVersion(ctx, rec, Ref{Account: account, Name: name, Qualifier: fmt.Sprint(n)}, n)
 		if awserr.IsType(err, awserr.ResourceNotFound) {
 			continue

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,6 +53,13 @@ type Service struct {
 	versions  *store.Bucket
 	accounts  *store.Bucket
 	code      *store.Objects
+
+	// Mirrors of the function and account buckets for the invoke path,
+	// with decoded records cached by revision.
+	fnMirror   *store.Mirror
+	acctMirror *store.Mirror
+	decoded    sync.Map // function key -> *decodedRecord
+	versionsC  sync.Map // version key -> *versionRecord (Active only)
 
 	prepareQ chan string // function keys whose pending change to finish
 	wg       sync.WaitGroup
@@ -103,6 +112,15 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*Service, error) {
 // They stop when ctx ends or Close is called.
 func (s *Service) Start(ctx context.Context) error {
 	ctx, s.stop = context.WithCancel(ctx)
+	var err error
+	if s.fnMirror, err = s.functions.Mirror(ctx); err != nil {
+		s.stop()
+		return err
+	}
+	if s.acctMirror, err = s.accounts.Mirror(ctx); err != nil {
+		s.stop()
+		return err
+	}
 	keys, err := s.functions.Keys(ctx, "")
 	if err != nil {
 		s.stop()
@@ -143,6 +161,7 @@ type functionRecord struct {
 	CodeHash     string                        `json:"codeHash"`
 	UnzippedSize int64                         `json:"unzippedSize"`
 	LastVersion  int                           `json:"lastVersion"`
+	Versions     []int                         `json:"versions,omitempty"`
 	Published    string                        `json:"published,omitempty"`
 	Aliases      map[string]*aliasRecord       `json:"aliases,omitempty"`
 	Policy       *resourcePolicy               `json:"policy,omitempty"`
@@ -227,8 +246,14 @@ func (s *Service) mutate(ctx context.Context, r Ref, fn func(*functionRecord) er
 			}
 			return nil, err
 		}
-		_, err = s.functions.UpdateJSON(ctx, functionKey(r.Account, r.Name), rec, rev)
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return nil, fmt.Errorf("functions: encode %s: %w", r.Name, err)
+		}
+		key := functionKey(r.Account, r.Name)
+		nrev, err := s.functions.Update(ctx, key, data, rev)
 		if err == nil {
+			s.noteFunction(key, data, nrev)
 			return rec, nil
 		}
 		if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) || attempt >= 20 {
@@ -252,6 +277,9 @@ func checkRevision(given *string, current string) error {
 
 // loadVersion reads published version n of a live function.
 func (s *Service) loadVersion(ctx context.Context, rec *functionRecord, r Ref, n int) (*versionRecord, uint64, error) {
+	if !slices.Contains(rec.Versions, n) {
+		return nil, 0, s.notFound(r)
+	}
 	var v versionRecord
 	rev, err := s.versions.GetJSON(ctx, versionKey(r.Account, r.Name, n), &v)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && v.Incarnation != rec.Incarnation) {
@@ -291,4 +319,63 @@ func (s *Service) changed(account, name string, deleted bool) {
 	if s.cfg.Changed != nil {
 		s.cfg.Changed(account, name, deleted)
 	}
+}
+
+// decodedRecord is a function record decoded from the mirror at a revision.
+// Readers must not modify rec.
+type decodedRecord struct {
+	rev uint64
+	rec *functionRecord
+}
+
+// noteFunction tells the mirror about our own write (nil data: deleted).
+func (s *Service) noteFunction(key string, data []byte, rev uint64) {
+	if s.fnMirror != nil {
+		s.fnMirror.Note(key, data, rev)
+	}
+}
+
+// cachedRecord returns the function's record from the mirror (falling back
+// to the store when the mirror has not seen it yet). The result is shared:
+// callers must not modify it.
+func (s *Service) cachedRecord(ctx context.Context, r Ref) (*functionRecord, error) {
+	key := functionKey(r.Account, r.Name)
+	if s.fnMirror == nil {
+		rec, _, err := s.load(ctx, r)
+		return rec, err
+	}
+	e, ok := s.fnMirror.Get(key)
+	if !ok {
+		rec, _, err := s.load(ctx, r)
+		return rec, err
+	}
+	if d, ok := s.decoded.Load(key); ok && d.(*decodedRecord).rev == e.Revision {
+		return d.(*decodedRecord).rec, nil
+	}
+	var rec functionRecord
+	if err := json.Unmarshal(e.Value, &rec); err != nil {
+		return nil, fmt.Errorf("functions: decode %s: %w", key, err)
+	}
+	s.decoded.Store(key, &decodedRecord{rev: e.Revision, rec: &rec})
+	return &rec, nil
+}
+
+// cachedVersion returns published version n, caching Active versions (their
+// code and configuration never change).
+func (s *Service) cachedVersion(ctx context.Context, rec *functionRecord, r Ref, n int) (*versionRecord, error) {
+	if !slices.Contains(rec.Versions, n) {
+		return nil, s.notFound(r)
+	}
+	key := versionKey(r.Account, r.Name, n)
+	if v, ok := s.versionsC.Load(key); ok && v.(*versionRecord).Incarnation == rec.Incarnation {
+		return v.(*versionRecord), nil
+	}
+	v, _, err := s.loadVersion(ctx, rec, r, n)
+	if err != nil {
+		return nil, err
+	}
+	if v.Config.State == StateActive {
+		s.versionsC.Store(key, v)
+	}
+	return v, nil
 }

@@ -82,6 +82,7 @@ func (s *Service) Publish(ctx context.Context, r Ref, in *PublishInput) (*Config
 			created.Config.Description = *in.Description
 		}
 		rec.LastVersion = n
+		rec.Versions = append(rec.Versions, n)
 		rec.Published = fp
 		return nil
 	})
@@ -173,7 +174,7 @@ func (s *Service) ListVersions(ctx context.Context, r Ref, marker string, maxIte
 // with an alias's weighted routing applied (pick chooses among versions
 // given their weights; nil picks the primary).
 func (s *Service) Resolve(ctx context.Context, r Ref, pick func(primary string, weights map[string]float64) string) (*Function, error) {
-	rec, _, err := s.load(ctx, r)
+	rec, err := s.cachedRecord(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -185,9 +186,6 @@ func (s *Service) Resolve(ctx context.Context, r Ref, pick func(primary string, 
 	if err != nil {
 		return nil, err
 	}
-	fn.Reserved, err = s.reservedFor(ctx, r.Account, r.Name)
-	if err != nil {
-		return nil, err
-	}
+	fn.Reserved = s.cachedReserved(r.Account, r.Name)
 	return fn, nil
 }
