@@ -27,7 +27,7 @@ type InvokeRequest struct {
 	RequestID     string
 	Function      *functions.Function
 	Payload       []byte
-	ClientContext string // base64, as received
+	ClientContext string // base64-encoded JSON, as received
 	LogTail       bool
 	Caller        iam.Principal
 }
@@ -36,7 +36,7 @@ type InvokeRequest struct {
 type InvokeResult struct {
 	Payload         []byte
 	FunctionError   string // "Unhandled" when the function failed
-	LogTail         []byte // last 4 KB of the log, when requested
+	LogTail         []byte // last 4 KB of the invocation's log, when requested
 	ExecutedVersion string
 }
 

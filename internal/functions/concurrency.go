@@ -210,3 +210,24 @@ func (s *Service) cachedReserved(account, name string) *int {
 	}
 	return nil
 }
+
+// CachedLimits is ConcurrencyLimits from the account mirror (invoke path).
+func (s *Service) CachedLimits(account string) (limit, unreserved int) {
+	limit = s.cfg.ConcurrencyLimit
+	if s.acctMirror == nil {
+		return limit, limit
+	}
+	e, ok := s.acctMirror.Get(account)
+	if !ok {
+		return limit, limit
+	}
+	var a accountRecord
+	if json.Unmarshal(e.Value, &a) != nil {
+		return limit, limit
+	}
+	total := 0
+	for _, r := range a.Reserved {
+		total += r
+	}
+	return limit, limit - total
+}
