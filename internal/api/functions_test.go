@@ -268,7 +268,7 @@ func TestStateTransitions(t *testing.T) {
 	if out.LastUpdateStatus != types.LastUpdateStatusInProgress || out.State != types.StateActive {
 		t.Errorf("update response: State %q LastUpdateStatus %q, want Active/InProgress", out.State, out.LastUpdateStatus)
 	}
-	if c := get(); c.LastUpdateStatus != types.LastUpdateStatusInProgress || c.LastUpdateStatusReasonCode != types.LastUpdateStatusReasonCodeCreating {
+	if c := get(); c.LastUpdateStatus != types.LastUpdateStatusInProgress || c.LastUpdateStatusReasonCode != types.LastUpdateStatusReasonCode("Creating") {
 		t.Errorf("during update: LastUpdateStatus %q (%q), want InProgress", c.LastUpdateStatus, c.LastUpdateStatusReasonCode)
 	}
 	_, err = h.client.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(name), ZipFile: codeZip(t, "v2")})
