@@ -11,16 +11,20 @@ import (
 
 // serverConfig is everything `cloister server` is told on its command line.
 type serverConfig struct {
-	DataDir          string
-	Listen           string
-	Region           string
-	NATSURL          string
-	NATSListen       string
-	NATSCreds        string
-	NATSReplicas     int
-	LogLevel         slog.Level
-	ConcurrencyLimit int
-	ShutdownTimeout  time.Duration
+	DataDir             string
+	Listen              string
+	Region              string
+	NATSURL             string
+	NATSListen          string
+	NATSCreds           string
+	NATSReplicas        int
+	LogLevel            slog.Level
+	ConcurrencyLimit    int
+	ShutdownTimeout     time.Duration
+	IdleTimeout         time.Duration
+	MaxLifetime         time.Duration
+	SandboxPool         int
+	LogBytesPerFunction int
 }
 
 var regionRe = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-\d$`)
@@ -38,6 +42,10 @@ func parseServerFlags(args []string) (serverConfig, error) {
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	fs.IntVar(&c.ConcurrencyLimit, "account-concurrency", 1000, "concurrent executions allowed per account")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to drain in-flight requests on shutdown")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 10*time.Minute, "reap execution environments idle this long")
+	fs.DurationVar(&c.MaxLifetime, "max-lifetime", 4*time.Hour, "retire execution environments this old (between invocations)")
+	fs.IntVar(&c.SandboxPool, "sandbox-pool", 2, "pre-forked sandboxes kept ready for cold starts (0 disables)")
+	fs.IntVar(&c.LogBytesPerFunction, "log-buffer", 4<<20, "bytes of recent log kept per function")
 	fs.SetOutput(os.Stderr)
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -13,9 +13,15 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/cloister/cloister/internal/sandbox"
 )
 
 func main() {
+	// A sandbox's init must run before anything else touches the process.
+	if sandbox.IsInit() {
+		os.Exit(sandbox.InitMain())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := dispatch(ctx, os.Args[1:]); err != nil {

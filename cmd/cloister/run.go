@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,7 +17,10 @@ import (
 	"github.com/cloister/cloister/internal/api"
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/iam"
+	"github.com/cloister/cloister/internal/invoke"
+	"github.com/cloister/cloister/internal/logs"
 	"github.com/cloister/cloister/internal/runtimes"
+	"github.com/cloister/cloister/internal/sandbox"
 	"github.com/cloister/cloister/internal/store"
 )
 
@@ -67,12 +72,44 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 	if err != nil {
 		return err
 	}
+	runtimeDir, err := runtimes.Install(filepath.Join(dataDir, "runtimes"))
+	if err != nil {
+		return err
+	}
+	// Isolation fails closed: without a working sandbox the server does not
+	// start.
+	// Servers sharing a host must not share cgroups: name ours after the
+	// data directory.
+	sum := sha256.Sum256([]byte(dataDir))
+	sandboxes, err := sandbox.NewManager(ctx, sandbox.Config{
+		PoolSize: cfg.SandboxPool, Logger: log, CgroupParent: "cloister-" + hex.EncodeToString(sum[:4]),
+	})
+	if err != nil {
+		return fmt.Errorf("sandboxes: %w", err)
+	}
+	defer sandboxes.Close()
+
+	// The data plane and the control plane refer to each other through two
+	// hooks: code preparation and retirement of changed functions.
+	var dataPlane *invoke.Service
 	fns, err := functions.Open(ctx, st, functions.Config{
 		Region: cfg.Region, ConcurrencyLimit: cfg.ConcurrencyLimit, Runtimes: catalog, Logger: log,
+		Prepare: func(ctx context.Context, hash string, zip []byte) error { return dataPlane.PrepareCode(ctx, hash, zip) },
+		Changed: func(account, name string, deleted bool) { dataPlane.Retire(account, name, deleted) },
 	})
 	if err != nil {
 		return err
 	}
+	functionLogs := logs.NewStore(cfg.LogBytesPerFunction)
+	dataPlane, err = invoke.New(invoke.Config{
+		Region: cfg.Region, Sandboxes: sandboxes, Functions: fns, Runtimes: catalog, RuntimeDir: runtimeDir,
+		CodeDir: filepath.Join(dataDir, "cache", "code"), Logs: functionLogs,
+		IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer dataPlane.Close()
 	if err := fns.Start(workers); err != nil {
 		return err
 	}
@@ -83,7 +120,7 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 		return err
 	}
 	handler, err := api.New(api.Config{
-		Region: cfg.Region, Keys: ids, Authorizer: ids, Functions: fns, CodeURLKey: codeKey, Logger: log,
+		Region: cfg.Region, Keys: ids, Authorizer: ids, Functions: fns, Invoker: dataPlane, CodeURLKey: codeKey, Logger: log,
 	})
 	if err != nil {
 		return err
@@ -114,7 +151,10 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 		log.Warn("drain did not finish; closing remaining connections", "err", err)
 		_ = srv.Close()
 	}
-	// 2. Stop background workers; 3. the store closes last (deferred).
+	// 2. Kill the execution environments and remove their cgroups.
+	dataPlane.Close()
+	sandboxes.Close()
+	// 3. Stop background workers; 4. the store closes last (deferred).
 	stopWorkers()
 	fns.Close()
 	ids.Close()

@@ -284,7 +284,9 @@ func TestStateTransitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.open(t, errors.New("disk full"))
-	w := lambda.NewFunctionUpdatedV2Waiter(h.client, func(o *lambda.FunctionUpdatedV2WaiterOptions) { o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond })
+	w := lambda.NewFunctionUpdatedV2Waiter(h.client, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
+	})
 	if err := w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 30*time.Second); err == nil {
 		t.Error("FunctionUpdatedV2 waiter succeeded for a failed update")
 	}
@@ -298,7 +300,9 @@ func TestStateTransitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.open(t, errors.New("no space left"))
-	wa := lambda.NewFunctionActiveV2Waiter(h.client, func(o *lambda.FunctionActiveV2WaiterOptions) { o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond })
+	wa := lambda.NewFunctionActiveV2Waiter(h.client, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
+	})
 	if err := wa.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(failed)}, 30*time.Second); err == nil {
 		t.Error("FunctionActiveV2 waiter succeeded for a function whose creation failed")
 	}

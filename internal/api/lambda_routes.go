@@ -119,8 +119,14 @@ func pageArgs(r *http.Request) (marker string, max int, err error) {
 	max = maxListItems
 	if v := q.Get("MaxItems"); v != "" {
 		n, perr := strconv.Atoi(v)
-		if perr != nil || n < 1 || n > 10000 {
-			return "", 0, awserr.New(awserr.Validation, "1 validation error detected: Value '%s' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 10000", truncate(v, 32))
+		if perr != nil {
+			return "", 0, awserr.New(awserr.InvalidRequestContent, "Could not parse request: MaxItems '%s' is not an integer", truncate(v, 32))
+		}
+		if n < 1 {
+			return "", 0, awserr.New(awserr.Validation, "1 validation error detected: Value '%d' at 'maxItems' failed to satisfy constraint: Member must have value greater than or equal to 1", n)
+		}
+		if n > 10000 {
+			return "", 0, awserr.New(awserr.Validation, "1 validation error detected: Value '%d' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 10000", n)
 		}
 		max = min(n, maxListItems)
 	}

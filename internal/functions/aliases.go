@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/cloister/cloister/internal/awserr"
 )
@@ -39,14 +41,25 @@ func checkAliasInput(in *AliasInput, creating bool) error {
 		for _, k := range sortedKeys(in.RoutingConfig.AdditionalVersionWeights) {
 			w := in.RoutingConfig.AdditionalVersionWeights[k]
 			if !isVersion(k) || len(k) > 1024 {
-				v.add(k, "routingConfig.additionalVersionWeights", "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [0-9]+]")
+				v.add("{"+k+"="+javaDouble(w)+"}", "routingConfig.additionalVersionWeights", "Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]")
 			}
 			if w < 0 || w > 1 {
-				v.add(w, "routingConfig.additionalVersionWeights", "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0]")
+				// AWS shows the map entry as Java prints it: {2=1.5}.
+				v.add("{"+k+"="+javaDouble(w)+"}", "routingConfig.additionalVersionWeights", "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]")
 			}
 		}
 	}
 	return v.err()
+}
+
+// javaDouble formats f as Java's Double.toString does for ordinary
+// magnitudes: always with a fractional part ("2.0", "1.5").
+func javaDouble(f float64) string {
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".NI") {
+		s += ".0"
+	}
+	return s
 }
 
 // checkAliasTarget checks that an alias's versions exist and its routing
@@ -86,7 +99,7 @@ func (s *Service) checkAliasTarget(ctx context.Context, rec *functionRecord, r R
 }
 
 func (s *Service) aliasNotFound(r Ref, name string) *awserr.Error {
-	return awserr.New(awserr.ResourceNotFound, "Alias not found: %s", QualifiedARN(s.cfg.Region, r.Account, r.Name, name))
+	return awserr.New(awserr.ResourceNotFound, "Cannot find alias arn: %s", QualifiedARN(s.cfg.Region, r.Account, r.Name, name))
 }
 
 // CreateAlias is CreateAlias.

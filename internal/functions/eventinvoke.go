@@ -19,14 +19,22 @@ func eventInvokeKey(q string) string {
 
 func checkEventInvokeInput(in *EventInvokeInput) error {
 	var v violations
-	if in.MaximumRetryAttempts != nil && (*in.MaximumRetryAttempts < 0 || *in.MaximumRetryAttempts > 2) {
-		v.add(*in.MaximumRetryAttempts, "maximumRetryAttempts", "Member must have value between 0 and 2")
+	if n := in.MaximumRetryAttempts; n != nil && *n < 0 {
+		v.add(*n, "maximumRetryAttempts", "Member must have value greater than or equal to 0")
+	} else if n != nil && *n > 2 {
+		v.add(*n, "maximumRetryAttempts", "Member must have value less than or equal to 2")
 	}
-	if in.MaximumEventAgeInSeconds != nil && (*in.MaximumEventAgeInSeconds < 60 || *in.MaximumEventAgeInSeconds > 21600) {
-		v.add(*in.MaximumEventAgeInSeconds, "maximumEventAgeInSeconds", "Member must have value between 60 and 21600")
+	if n := in.MaximumEventAgeInSeconds; n != nil && *n < 60 {
+		v.add(*n, "maximumEventAgeInSeconds", "Member must have value greater than or equal to 60")
+	} else if n != nil && *n > 21600 {
+		v.add(*n, "maximumEventAgeInSeconds", "Member must have value less than or equal to 21600")
 	}
 	if dc := in.DestinationConfig; dc != nil {
-		for name, d := range map[string]*Destination{"onSuccess": dc.OnSuccess, "onFailure": dc.OnFailure} {
+		for _, m := range []struct {
+			name string
+			d    *Destination
+		}{{"onSuccess", dc.OnSuccess}, {"onFailure", dc.OnFailure}} {
+			name, d := m.name, m.d
 			if d != nil && (len(d.Destination) > 350 || !destARNRe.MatchString(d.Destination)) {
 				v.add(d.Destination, "destinationConfig."+name+".destination", `Member must satisfy regular expression pattern: ^$|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:([a-z]{2}(-gov)?-[a-z]+-\d{1})?:(\d{12})?:(.*)`)
 			}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/codezip"
@@ -582,7 +583,7 @@ func (s *Service) deleteVersion(ctx context.Context, r Ref) error {
 		}
 		if len(users) > 0 {
 			sort.Strings(users)
-			return awserr.New(awserr.ResourceConflict, "Unable to delete version because the following aliases reference it: %v", users)
+			return awserr.New(awserr.ResourceConflict, "Unable to delete version because the following aliases reference it: [%s]", strings.Join(users, ", "))
 		}
 		delete(rec.EventInvoke, r.Qualifier)
 		rec.Versions = slices.DeleteFunc(rec.Versions, func(v int) bool { return v == n })

@@ -175,10 +175,12 @@ func (c *common) checkModel(v *violations) {
 		}
 	}
 	if c.Environment != nil {
-		keys := sortedKeys(c.Environment.Variables)
-		for _, k := range keys {
+		for k := range c.Environment.Variables {
 			if !envKeyRe.MatchString(k) {
-				v.add(k, "environment.variables", "Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+")
+				// The variables are sensitive: AWS names no value, and
+				// reports the member once however many keys are bad.
+				*v = append(*v, "Value at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]")
+				break
 			}
 		}
 	}

@@ -117,6 +117,20 @@ func (s *Store) startEmbedded(cfg Config) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
+	// Parse the listen address before taking the lock, so that a bad
+	// address cannot leave the directory locked.
+	host, port, listen := "", 0, cfg.Listen != ""
+	if listen {
+		var err error
+		if host, port, err = splitHostPort(cfg.Listen); err != nil {
+			return err
+		}
+		if port == 0 {
+			// NATS reads port 0 as its default, 4222; a listener's port 0
+			// means "any free port" everywhere else.
+			port = server.RANDOM_PORT
+		}
+	}
 	lock, err := lockDir(cfg.DataDir)
 	if err != nil {
 		return err
@@ -136,17 +150,14 @@ func (s *Store) startEmbedded(cfg Config) error {
 		DontListen:      true,
 		NoSystemAccount: true,
 	}
-	if cfg.Listen != "" {
-		host, port, err := splitHostPort(cfg.Listen)
-		if err != nil {
-			return err
-		}
+	if listen {
 		o.DontListen = false
 		o.Host, o.Port = host, port
 	}
 	srv, err := server.NewServer(o)
 	if err != nil {
 		unlockDir(s.lock)
+		s.lock = nil
 		return fmt.Errorf("store: new nats server: %w", err)
 	}
 	srv.SetLoggerV2(natsLogger{s.log}, false, false, false)
@@ -154,6 +165,7 @@ func (s *Store) startEmbedded(cfg Config) error {
 	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
 		unlockDir(s.lock)
+		s.lock = nil
 		return errors.New("store: embedded nats server did not become ready")
 	}
 	s.srv = srv

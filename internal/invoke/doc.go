@@ -1,0 +1,29 @@
+// Package invoke runs function invocations in execution environments.
+//
+// An environment is one sandbox (see package sandbox) running one function
+// version's runtime, plus the Runtime API (2018-06-01) that this package
+// serves to it on a listener inside the sandbox's network namespace. An
+// environment runs one invocation at a time; it is reused only for the same
+// function version with the same code and execution configuration (the pool
+// key includes a fingerprint of them), and never across functions, versions
+// or accounts.
+//
+// Lifecycle: a cold start starts a sandbox and waits (at most 10 s) for the
+// runtime's first /next; an invocation hands the event to that /next and
+// waits for /response or /error until the function's timeout. A timeout, a
+// crash or an out-of-memory kill destroys the environment; the caller gets
+// Lambda's error payload (Sandbox.Timedout, Runtime.ExitError,
+// Runtime.OutOfMemory). Idle environments are reaped after IdleTimeout;
+// every environment retires after MaxLifetime, between invocations.
+//
+// Admission enforces the account's concurrency limit and functions' reserved
+// concurrency (429 TooManyRequestsException with Lambda's Reason), counted on
+// this node.
+//
+// Logs: stdout and stderr of an environment share one pipe; a reader turns
+// it into log events, attributed to the invocation in progress. After a
+// response, a sync marker written into the same pipe (whose token the
+// function cannot know) tells the reader where that invocation's output ends,
+// so log tails never mix invocations. The package never writes function
+// output or payloads to the server's own log.
+package invoke

@@ -1,0 +1,255 @@
+package invoke
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloister/cloister/internal/functions"
+	"github.com/cloister/cloister/internal/sandbox"
+)
+
+// initTimeout bounds a runtime's start-up: its first /next must come within.
+const initTimeout = 10 * time.Second
+
+// envKey says which environments may serve an invocation: the same
+// function version, with the same code and execution configuration.
+type envKey struct {
+	account     string
+	function    string
+	version     string
+	incarnation string
+	fingerprint string
+}
+
+// env is one execution environment.
+type env struct {
+	svc       *Service
+	id        string
+	key       envKey
+	cfg       functions.Configuration
+	logStream string
+	sb        *sandbox.Sandbox
+	api       *http.Server
+	pipe      *logPipe
+	created   time.Time
+	log       *slog.Logger
+
+	next     chan *invocation
+	closing  chan struct{}
+	initDone chan struct{}
+	initOnce sync.Once
+	initErr  chan []byte
+
+	mu  sync.Mutex
+	cur *invocation
+
+	// set by the pool
+	lastUsed     time.Time
+	invocations  int
+	initDuration time.Duration // reported with the first invocation
+	retired      atomic.Bool
+	unaccounted  atomic.Bool
+	closeOnce    sync.Once
+	wg           sync.WaitGroup
+}
+
+func newEnvID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "env-" + hex.EncodeToString(b[:])
+}
+
+// initFailure is a cold start that failed as Lambda reports it: a function
+// error returned to the invoker.
+type initFailure struct {
+	errorType string
+	payload   []byte
+}
+
+func (f *initFailure) Error() string { return "invoke: init failed: " + f.errorType }
+
+// start starts an environment for fn and waits for its runtime to be ready.
+// A runtime that fails to start yields an *initFailure.
+func (s *Service) start(ctx context.Context, key envKey, fn *functions.Function, requestID string) (*env, error) {
+	spec, err := s.spec(ctx, fn)
+	if err != nil {
+		return nil, err
+	}
+	pipe, err := newLogPipe()
+	if err != nil {
+		return nil, err
+	}
+	e := &env{
+		svc: s, id: newEnvID(), key: key, cfg: fn.Config, pipe: pipe, created: time.Now(),
+		next: make(chan *invocation, 1), closing: make(chan struct{}), initDone: make(chan struct{}),
+		initErr: make(chan []byte, 1),
+	}
+	e.logStream = logStreamName(e.created, fn.Config.Version)
+	e.log = s.log.With("env", e.id, "function", fn.Config.FunctionName, "version", fn.Config.Version)
+	spec.ID = e.id
+	spec.Env = append(spec.Env, "AWS_LAMBDA_LOG_STREAM_NAME="+e.logStream)
+	spec.Stdout, spec.Stderr = pipe.w, pipe.w
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		pipe.run()
+	}()
+	began := time.Now()
+	sb, err := s.sandboxes.Start(ctx, spec)
+	if err != nil {
+		pipe.closeWriter()
+		pipe.r.Close()
+		e.wg.Wait()
+		return nil, fmt.Errorf("invoke: start sandbox: %w", err)
+	}
+	e.sb = sb
+	lns := sb.Listeners()
+	if len(lns) != 1 {
+		e.destroy()
+		return nil, fmt.Errorf("invoke: sandbox opened %d listeners, want 1", len(lns))
+	}
+	e.api = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		_ = e.api.Serve(limitListener(lns[0], 4))
+	}()
+
+	timer := time.NewTimer(initTimeout)
+	defer timer.Stop()
+	select {
+	case <-e.initDone:
+		e.initDuration = time.Since(began)
+		return e, nil
+	case body := <-e.initErr:
+		e.finishInit(requestID)
+		e.destroy()
+		return nil, &initFailure{errorType: errorTypeOf(body), payload: body}
+	case <-sb.Done():
+		exit := sb.Wait()
+		e.finishInit(requestID)
+		e.destroy()
+		typ := "Runtime.ExitError"
+		if exit.OOMKilled {
+			typ = "Runtime.OutOfMemory"
+		}
+		return nil, &initFailure{errorType: typ, payload: errorPayload(typ, fmt.Sprintf("RequestId: %s Error: %s", requestID, exitMessage(exit)))}
+	case <-timer.C:
+		e.finishInit(requestID)
+		e.destroy()
+		return nil, &initFailure{errorType: "Sandbox.Timedout",
+			payload: errorPayload("Sandbox.Timedout", fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", requestID, initTimeout.Seconds()))}
+	case <-ctx.Done():
+		e.destroy()
+		return nil, ctx.Err()
+	}
+}
+
+// finishInit flushes the log of an environment whose init failed.
+func (e *env) finishInit(requestID string) {
+	_ = e.pipe.sync(200 * time.Millisecond)
+	lines, _ := e.pipe.take()
+	e.svc.appendLog(e, lines)
+}
+
+func exitMessage(x sandbox.Exit) string {
+	switch {
+	case x.Signal != 0:
+		return "Runtime exited with error: signal: " + x.Signal.String()
+	case x.Code != 0:
+		return fmt.Sprintf("Runtime exited with error: exit status %d", x.Code)
+	case x.Err != nil:
+		return "Runtime exited with error: " + x.Err.Error()
+	}
+	return "Runtime exited without providing a reason"
+}
+
+func errorTypeOf(body []byte) string {
+	var e struct {
+		ErrorType string `json:"errorType"`
+	}
+	if jsonUnmarshal(body, &e) == nil && e.ErrorType != "" {
+		return e.ErrorType
+	}
+	return "Unhandled"
+}
+
+// destroy kills the environment and releases everything it holds. Safe to
+// call more than once.
+func (e *env) destroy() {
+	e.closeOnce.Do(func() {
+		close(e.closing)
+		if e.sb != nil {
+			if err := e.sb.Close(); err != nil {
+				e.log.Warn("close sandbox", "err", err)
+			}
+		}
+		if e.api != nil {
+			_ = e.api.Close()
+		}
+		e.pipe.closeWriter()
+		e.wg.Wait()
+		e.pipe.r.Close()
+	})
+}
+
+func logStreamName(t time.Time, version string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format("2006/01/02") + "/[" + version + "]" + hex.EncodeToString(b[:])
+}
+
+// limitListener caps concurrent Runtime API connections from one
+// environment, so a hostile function cannot pin host goroutines.
+func limitListener(l net.Listener, n int) net.Listener {
+	return &limitedListener{Listener: l, sem: make(chan struct{}, n), done: make(chan struct{})}
+}
+
+type limitedListener struct {
+	net.Listener
+	sem  chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func (l *limitedListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+func (l *limitedListener) Accept() (net.Conn, error) {
+	select {
+	case l.sem <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitedConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
+var errEnvDead = errors.New("invoke: environment died")

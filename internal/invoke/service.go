@@ -1,0 +1,501 @@
+package invoke
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cloister/cloister/internal/api"
+	"github.com/cloister/cloister/internal/awserr"
+	"github.com/cloister/cloister/internal/codezip"
+	"github.com/cloister/cloister/internal/functions"
+	"github.com/cloister/cloister/internal/logs"
+	"github.com/cloister/cloister/internal/runtimes"
+	"github.com/cloister/cloister/internal/sandbox"
+)
+
+// Config configures the data plane.
+type Config struct {
+	Region     string
+	Sandboxes  *sandbox.Manager
+	Functions  *functions.Service
+	Runtimes   *runtimes.Catalog
+	RuntimeDir string // installed runtime clients, mounted at /var/runtime
+	CodeDir    string // cache of unpacked code packages, one directory per hash
+	Logs       *logs.Store
+	// IdleTimeout reaps environments idle this long (default 10 minutes).
+	IdleTimeout time.Duration
+	// MaxLifetime retires environments this old, between invocations
+	// (default 4 hours).
+	MaxLifetime time.Duration
+	// MemoryBudgetMB caps the sum of MemorySize over live environments
+	// (default: 80% of the host's memory).
+	MemoryBudgetMB int
+	Logger         *slog.Logger
+}
+
+// Service runs invocations.
+type Service struct {
+	cfg       Config
+	log       *slog.Logger
+	sandboxes *sandbox.Manager
+	admission *admission
+
+	mu       sync.Mutex
+	pools    map[envKey]*pool
+	usedMB   int
+	closed   bool
+	codeLock sync.Map // hash -> *sync.Mutex
+	// retiredAt records when a function's environments were retired
+	// (key account/name for all versions, account/name/$LATEST for
+	// $LATEST); busy environments created before then are destroyed on
+	// release instead of returning to their pool.
+	retiredAt map[string]time.Time
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// pool holds one envKey's environments.
+type pool struct {
+	idle      []*env // most recently used last
+	finishing int    // environments about to become idle
+	notify    chan struct{}
+}
+
+// New builds the data plane and starts its reaper.
+func New(cfg Config) (*Service, error) {
+	if cfg.Sandboxes == nil || cfg.Functions == nil || cfg.Runtimes == nil || cfg.Logs == nil {
+		return nil, errors.New("invoke: sandboxes, functions, runtimes and logs are required")
+	}
+	if cfg.CodeDir == "" || cfg.RuntimeDir == "" {
+		return nil, errors.New("invoke: code and runtime directories are required")
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 10 * time.Minute
+	}
+	if cfg.MaxLifetime <= 0 {
+		cfg.MaxLifetime = 4 * time.Hour
+	}
+	if cfg.MemoryBudgetMB <= 0 {
+		cfg.MemoryBudgetMB = hostMemoryMB() * 8 / 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.CodeDir, 0o755); err != nil {
+		return nil, fmt.Errorf("invoke: code cache: %w", err)
+	}
+	s := &Service{
+		cfg: cfg, log: cfg.Logger.With("component", "invoke"), sandboxes: cfg.Sandboxes,
+		admission: newAdmission(), pools: map[envKey]*pool{}, stop: make(chan struct{}),
+		retiredAt: map[string]time.Time{},
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.reapLoop()
+	}()
+	return s, nil
+}
+
+// Close destroys every environment and stops the reaper.
+func (s *Service) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	var all []*env
+	for _, p := range s.pools {
+		all = append(all, p.idle...)
+		p.idle = nil
+	}
+	s.mu.Unlock()
+	close(s.stop)
+	for _, e := range all {
+		e.destroy()
+	}
+	s.wg.Wait()
+}
+
+// Enqueue would queue an asynchronous invocation; this data plane runs
+// synchronous invocations only.
+func (s *Service) Enqueue(ctx context.Context, req *api.InvokeRequest) error {
+	return awserr.New(awserr.InvalidParameterValue, "Asynchronous (Event) invocations are not supported by this Cloister server yet.")
+}
+
+// PrepareCode unpacks a code package into the cache ahead of its first
+// invocation (the functions service calls it when code changes).
+func (s *Service) PrepareCode(ctx context.Context, hash string, zip []byte) error {
+	_, err := s.ensureCode(ctx, hash, zip)
+	return err
+}
+
+// ensureCode returns the cache directory holding the package with this hash,
+// unpacking it first if needed.
+func (s *Service) ensureCode(ctx context.Context, hash string, zip []byte) (string, error) {
+	dir := filepath.Join(s.cfg.CodeDir, hash)
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
+	}
+	l, _ := s.codeLock.LoadOrStore(hash, &sync.Mutex{})
+	mu := l.(*sync.Mutex)
+	mu.Lock()
+	defer mu.Unlock()
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
+	}
+	if zip == nil {
+		var err error
+		if zip, err = s.cfg.Functions.Code(ctx, hash); err != nil {
+			return "", fmt.Errorf("invoke: fetch code %s: %w", hash, err)
+		}
+	}
+	if err := codezip.Extract(zip, dir, codezip.DefaultLimits()); err != nil {
+		return "", fmt.Errorf("invoke: unpack code %s: %w", hash, err)
+	}
+	return dir, nil
+}
+
+// Retire stops the environments of a function's $LATEST (or of all its
+// versions when the function was deleted): idle ones now, busy ones when
+// their invocation ends.
+func (s *Service) Retire(account, name string, all bool) {
+	var doomed []*env
+	s.mu.Lock()
+	scope := account + "/" + name + "/" + functions.LatestVersion
+	if all {
+		scope = account + "/" + name
+	}
+	s.retiredAt[scope] = time.Now()
+	for k, p := range s.pools {
+		if k.account != account || k.function != name || (!all && k.version != functions.LatestVersion) {
+			continue
+		}
+		doomed = append(doomed, p.idle...)
+		p.idle = nil
+	}
+	s.mu.Unlock()
+	for _, e := range doomed {
+		s.discard(e)
+	}
+}
+
+// retiredLocked reports whether e was retired while busy. s.mu is held.
+func (s *Service) retiredLocked(e *env) bool {
+	if t, ok := s.retiredAt[e.key.account+"/"+e.key.function]; ok && !e.created.After(t) {
+		return true
+	}
+	if e.key.version == functions.LatestVersion {
+		if t, ok := s.retiredAt[e.key.account+"/"+e.key.function+"/"+functions.LatestVersion]; ok && !e.created.After(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// keyFor derives the pool key: anything that changes how the function runs
+// changes the fingerprint, so stale environments are never reused.
+func keyFor(fn *functions.Function) envKey {
+	c := fn.Config
+	b, _ := json.Marshal([]any{fn.CodeHash, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.Environment,
+		c.EphemeralStorage, c.Architectures, c.Role, c.LoggingConfig, c.TracingConfig})
+	return envKey{
+		account: accountOf(c.FunctionArn), function: c.FunctionName, version: c.Version,
+		incarnation: fn.Incarnation, fingerprint: string(b),
+	}
+}
+
+// accountOf extracts the account from a function ARN.
+func accountOf(arn string) string {
+	// arn:aws:lambda:REGION:ACCOUNT:function:NAME[:Q]
+	n := 0
+	for i := 0; i < len(arn); i++ {
+		if arn[i] == ':' {
+			n++
+			if n == 4 {
+				j := i + 1
+				for j < len(arn) && arn[j] != ':' {
+					j++
+				}
+				return arn[i+1 : j]
+			}
+		}
+	}
+	return ""
+}
+
+// acquire returns an idle environment for key, waits briefly for one that is
+// finishing an invocation, or starts a new one.
+func (s *Service) acquire(ctx context.Context, key envKey, fn *functions.Function, requestID string) (*env, bool, error) {
+	waitUntil := time.Now().Add(50 * time.Millisecond)
+	var stale []*env
+	defer func() {
+		for _, e := range stale {
+			s.discard(e)
+		}
+	}()
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, false, awserr.New(awserr.ServiceUnavailable, "The server is shutting down.")
+		}
+		p := s.pools[key]
+		if p == nil {
+			p = &pool{notify: make(chan struct{}, 1)}
+			s.pools[key] = p
+		}
+		for len(p.idle) > 0 {
+			e := p.idle[len(p.idle)-1]
+			p.idle = p.idle[:len(p.idle)-1]
+			if e.usable(s.cfg.MaxLifetime) {
+				s.mu.Unlock()
+				return e, false, nil
+			}
+			stale = append(stale, e)
+		}
+		if p.finishing > 0 && time.Now().Before(waitUntil) {
+			s.mu.Unlock()
+			select {
+			case <-p.notify:
+			case <-time.After(5 * time.Millisecond):
+			case <-ctx.Done():
+				return nil, false, ctx.Err()
+			}
+			continue
+		}
+		mem := fn.Config.MemorySize
+		victims := s.makeRoom(mem)
+		if s.usedMB+mem > s.cfg.MemoryBudgetMB {
+			s.mu.Unlock()
+			stale = append(stale, victims...)
+			return nil, false, throttled(reasonAccount)
+		}
+		s.usedMB += mem
+		s.mu.Unlock()
+		stale = append(stale, victims...)
+		e, err := s.start(ctx, key, fn, requestID)
+		if err != nil {
+			s.mu.Lock()
+			s.usedMB -= mem
+			s.mu.Unlock()
+			return nil, true, err
+		}
+		return e, true, nil
+	}
+}
+
+// makeRoom removes least recently used idle environments of any function
+// until mem more MB fit in the budget (or nothing idle is left). Called
+// with s.mu held; the caller destroys the returned environments.
+func (s *Service) makeRoom(mem int) []*env {
+	if s.usedMB+mem <= s.cfg.MemoryBudgetMB {
+		return nil
+	}
+	type cand struct {
+		p *pool
+		e *env
+	}
+	var all []cand
+	for _, p := range s.pools {
+		for _, e := range p.idle {
+			all = append(all, cand{p, e})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].e.lastUsed.Before(all[j].e.lastUsed) })
+	var out []*env
+	for _, c := range all {
+		if s.usedMB+mem <= s.cfg.MemoryBudgetMB {
+			break
+		}
+		for i, e := range c.p.idle {
+			if e == c.e {
+				c.p.idle = append(c.p.idle[:i], c.p.idle[i+1:]...)
+				break
+			}
+		}
+		s.unaccountLocked(c.e)
+		c.e.retired.Store(true)
+		out = append(out, c.e)
+	}
+	return out
+}
+
+// usable reports whether an idle environment may take another invocation.
+func (e *env) usable(maxLifetime time.Duration) bool {
+	if e.retired.Load() || time.Since(e.created) > maxLifetime {
+		return false
+	}
+	select {
+	case <-e.sb.Done():
+		return false
+	default:
+		return true
+	}
+}
+
+// release returns an environment to its pool after an invocation, or
+// destroys it if it should not run again.
+func (s *Service) release(e *env, reuse bool) {
+	s.mu.Lock()
+	p := s.pools[e.key]
+	if p == nil {
+		p = &pool{notify: make(chan struct{}, 1)}
+		s.pools[e.key] = p
+	}
+	p.finishing--
+	if !reuse || s.closed || !e.usable(s.cfg.MaxLifetime) || s.retiredLocked(e) {
+		s.unaccountLocked(e)
+		s.mu.Unlock()
+		e.destroy()
+		return
+	}
+	e.lastUsed = time.Now()
+	p.idle = append(p.idle, e)
+	s.mu.Unlock()
+	select {
+	case p.notify <- struct{}{}:
+	default:
+	}
+}
+
+// finishing marks an environment's invocation as done but not yet released.
+func (s *Service) finishing(e *env) {
+	s.mu.Lock()
+	p := s.pools[e.key]
+	if p == nil {
+		p = &pool{notify: make(chan struct{}, 1)}
+		s.pools[e.key] = p
+	}
+	p.finishing++
+	s.mu.Unlock()
+}
+
+// unaccountLocked returns an environment's memory to the budget, once.
+// s.mu is held.
+func (s *Service) unaccountLocked(e *env) {
+	if e.unaccounted.CompareAndSwap(false, true) {
+		s.usedMB -= e.cfg.MemorySize
+	}
+}
+
+// discard destroys an environment that was taken out of its pool.
+func (s *Service) discard(e *env) {
+	s.mu.Lock()
+	s.unaccountLocked(e)
+	s.mu.Unlock()
+	e.destroy()
+}
+
+func (s *Service) reapLoop() {
+	t := time.NewTicker(15 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		var doomed []*env
+		s.mu.Lock()
+		for k, p := range s.pools {
+			keep := p.idle[:0]
+			for _, e := range p.idle {
+				if time.Since(e.lastUsed) > s.cfg.IdleTimeout || !e.usable(s.cfg.MaxLifetime) {
+					doomed = append(doomed, e)
+				} else {
+					keep = append(keep, e)
+				}
+			}
+			p.idle = keep
+			// Empty pools are dropped; release recreates a pool for a
+			// busy environment whose pool is gone.
+			if len(p.idle) == 0 && p.finishing == 0 {
+				delete(s.pools, k)
+			}
+		}
+		s.mu.Unlock()
+		for _, e := range doomed {
+			s.discard(e)
+		}
+	}
+}
+
+// spec builds the sandbox specification for a function's environment.
+func (s *Service) spec(ctx context.Context, fn *functions.Function) (sandbox.Spec, error) {
+	c := fn.Config
+	rt, ok := s.cfg.Runtimes.Lookup(c.Runtime)
+	if !ok {
+		return sandbox.Spec{}, awserr.New(awserr.InvalidRuntime, "The runtime %s is not available on this server.", c.Runtime)
+	}
+	taskDir, err := s.ensureCode(ctx, fn.CodeHash, nil)
+	if err != nil {
+		return sandbox.Spec{}, err
+	}
+	args := rt.Command
+	if rt.Family == runtimes.FamilyProvided {
+		fi, err := os.Stat(filepath.Join(taskDir, "bootstrap"))
+		if err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+			return sandbox.Spec{}, &initFailure{errorType: "Runtime.InvalidEntrypoint",
+				payload: errorPayload("Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]")}
+		}
+		args = []string{runtimes.TaskRoot + "/bootstrap"}
+	}
+	env := []string{
+		"AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001",
+		"_HANDLER=" + c.Handler,
+		"LAMBDA_TASK_ROOT=" + runtimes.TaskRoot,
+		"LAMBDA_RUNTIME_DIR=" + runtimes.RuntimeDir,
+		"AWS_LAMBDA_FUNCTION_NAME=" + c.FunctionName,
+		"AWS_LAMBDA_FUNCTION_VERSION=" + c.Version,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(c.MemorySize),
+		"AWS_LAMBDA_LOG_GROUP_NAME=" + c.LoggingConfig.LogGroup,
+		"AWS_REGION=" + s.cfg.Region,
+		"AWS_DEFAULT_REGION=" + s.cfg.Region,
+		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+		"TZ=:UTC",
+		"LANG=en_US.UTF-8",
+		"PATH=/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+		"LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+	}
+	if rt.Family != runtimes.FamilyProvided {
+		env = append(env, "AWS_EXECUTION_ENV=AWS_Lambda_"+c.Runtime)
+	}
+	env = append(env, rt.Env...)
+	if c.Environment != nil {
+		for _, k := range sortedKeys(c.Environment.Variables) {
+			env = append(env, k+"="+c.Environment.Variables[k])
+		}
+	}
+	return sandbox.Spec{
+		Args:       args,
+		Env:        env,
+		TaskDir:    taskDir,
+		RuntimeDir: s.cfg.RuntimeDir,
+		MemoryMB:   c.MemorySize,
+		TmpMB:      c.EphemeralStorage.Size,
+		Listen:     []string{"127.0.0.1:9001"},
+	}, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -1,0 +1,5 @@
+package sandbox_test
+
+const nonRootEnv = "SANDBOX_TEST_NONROOT"
+
+func nonRootChild() int { return 0 }

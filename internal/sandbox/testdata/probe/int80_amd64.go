@@ -1,0 +1,5 @@
+package main
+
+func int80Getpid() uintptr
+
+const haveInt80 = true
