@@ -25,6 +25,7 @@ type serverConfig struct {
 	MaxLifetime         time.Duration
 	SandboxPool         int
 	LogBytesPerFunction int
+	DebugListen         string
 }
 
 var regionRe = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-\d$`)
@@ -46,6 +47,7 @@ func parseServerFlags(args []string) (serverConfig, error) {
 	fs.DurationVar(&c.MaxLifetime, "max-lifetime", 4*time.Hour, "retire execution environments this old (between invocations)")
 	fs.IntVar(&c.SandboxPool, "sandbox-pool", 2, "pre-forked sandboxes kept ready for cold starts (0 disables)")
 	fs.IntVar(&c.LogBytesPerFunction, "log-buffer", 4<<20, "bytes of recent log kept per function")
+	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve Go's pprof profiles on this (loopback) address; empty disables")
 	fs.SetOutput(os.Stderr)
 	if err := fs.Parse(args); err != nil {
 		return c, err

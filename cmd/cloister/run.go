@@ -134,6 +134,14 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
+	if cfg.DebugListen != "" {
+		stopDebug, err := serveDebug(cfg.DebugListen, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
+
 	endpoint := "http://" + ln.Addr().String()
 	log.Info("cloister started", "endpoint", endpoint, "region", cfg.Region, "account", account.ID, "data_dir", dataDir)
 	printWelcome(endpoint, cfg.Region, account.ID, credsPath)
