@@ -151,7 +151,9 @@ func (s *Service) finish(r *record, wantTail bool) []byte {
 
 	cfg := e.cfg
 	var out []logs.Event
-	at := func(t time.Time, msg string) { out = append(out, logs.Event{Time: t, Stream: e.logStream, Message: msg}) }
+	at := func(t time.Time, msg string) {
+		out = append(out, logs.Event{Time: t, Stream: e.logStream, Message: msg})
+	}
 	if r.cold {
 		at(e.created, fmt.Sprintf("INIT_START Runtime Version: %s\tRuntime Version ARN: arn:aws:lambda:%s::runtime:cloister-%s", cfg.Runtime, s.cfg.Region, cfg.Runtime))
 	}

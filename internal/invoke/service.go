@@ -469,10 +469,7 @@ func (s *Service) spec(ctx context.Context, fn *functions.Function) (sandbox.Spe
 		"PATH=/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
 		"LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
 	}
-	if rt.Family != runtimes.FamilyProvided {
-		env = append(env, "AWS_EXECUTION_ENV=AWS_Lambda_"+c.Runtime)
-	}
-	env = append(env, rt.Env...)
+	env = append(env, rt.Env...) // AWS_EXECUTION_ENV, NODE_PATH, ...
 	if c.Environment != nil {
 		for _, k := range sortedKeys(c.Environment.Variables) {
 			env = append(env, k+"="+c.Environment.Variables[k])

@@ -270,7 +270,7 @@ func start(t testing.TB, rt Runtime, spec clientSpec) *harness {
 	}
 	env := map[string]string{
 		"PATH":                            "/usr/local/bin:/usr/bin:/bin",
-		"LANG":                            "C.UTF-8",
+		"LANG":                            "en_US.UTF-8", // as Lambda sets it; often not installed
 		"TZ":                              ":UTC",
 		"AWS_LAMBDA_RUNTIME_API":          h.api.addr(),
 		"_HANDLER":                        spec.handler,

@@ -71,7 +71,7 @@ func TestNodeClient(t *testing.T) {
 			files: map[string]string{"app.js": `let fired = false;
 exports.handler = (event, context, callback) => {
   if (event === 'wait') {
-    setTimeout(() => { fired = true; }, 20);
+    setTimeout(() => { fired = true; }, 200);
     callback(null, 'waited');
   } else if (event === 'check') {
     callback(null, fired);

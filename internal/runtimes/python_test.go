@@ -266,7 +266,7 @@ def handler(event, context):
 logger = logging.getLogger()
 logger.warning("at init")
 def handler(event, context):
-    print("plain print")
+    print("plain print ✓")
     logger.info("hidden at the default level")
     logger.warning("careful %s", "now")
     logging.getLogger("child").error("two\nlines")
@@ -283,7 +283,7 @@ def handler(event, context):
 				out := h.stdout.String()
 				for _, re := range []string{
 					`(?m)^\[WARNING\]\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t\tat init$`,
-					`(?m)^plain print$`,
+					`(?m)^plain print ✓$`,
 					`(?m)^\[WARNING\]\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\tlog-req-1\tcareful now$`,
 					`(?m)^\[ERROR\]\t[^\t]+Z\tlog-req-1\ttwo\nlines$`,
 					`(?m)^via context$`,

@@ -557,7 +557,7 @@ def _set_sys_path(task_root, runtime_dir, opt_dir):
     front = [
         task_root,
         os.path.join(opt_dir, "python", "lib", version, "site-packages"),
-        
+        os.path.join(opt_dir, "python"),
         runtime_dir,
     ]
     own_dir = os.path.dirname(os.path.abspath(__file__))

@@ -557,7 +557,7 @@ function buildCallbackContext(client, id, scheduleNext) {
     beforeExit.reset();
     if (err !== undefined && err !== null) {
       postError(err, scheduleNext);
-    } else if (true) {
+    } else if (!waitForEmptyEventLoop) {
       complete(result, scheduleNext);
     } else {
       beforeExit.set(() => setImmediate(() => complete(result, scheduleNext)));
