@@ -154,7 +154,7 @@ func findDirectory(data []byte) (directory, error) {
 		}
 		// A classic field that is not a placeholder must agree with its
 		// zip64 counterpart.
-		agree := func(classic, max, z64 uint64) bool { return classic == max || classic == z64 }
+		agree := func(classic, placeholder, z64 uint64) bool { return classic == placeholder || classic == z64 }
 		if !agree(uint64(disk), maxUint16, uint64(z.disk)) || !agree(uint64(cdDisk), maxUint16, uint64(z.cdDisk)) ||
 			!agree(onDisk, maxUint16, z.onDisk) || !agree(total, maxUint16, z.total) ||
 			!agree(size, maxUint32, z.size) || !agree(offset, maxUint32, z.offset) {

@@ -26,13 +26,16 @@ import (
 // directory's descriptor with O_NOFOLLOW and O_EXCL, and symbolic links, which
 // the tree never has entries under, are created as they are reached.
 //
-// dest is meant to be keyed by the package's code hash. If it already exists
-// — because it did before the call, or because a concurrent Extract of the
-// same package renamed its copy into place first — Extract leaves it alone,
-// discards its own copy and returns nil (after checking data, when dest
-// existed before the call). A rejected package leaves nothing behind. After a
-// crash, temporary siblings may remain; they are never renamed into place and
-// can be removed.
+// The temporary tree is created and renamed by path, so dest's parent must
+// be writable only by the caller (the code cache's own directory).
+//
+// dest is meant to be keyed by the package's code hash, and Extract never
+// touches an existing dest. If a concurrent Extract of the same package
+// renames its copy into place first, Extract discards its own and returns
+// nil. If dest exists when Extract is called, it only validates data and
+// returns the verdict. A rejected package leaves nothing behind. After a
+// crash, temporary siblings may remain; they are never renamed into place
+// and can be removed.
 //
 // data must not change during the call.
 func Extract(data []byte, dest string, lim Limits) error {

@@ -1,9 +1,6 @@
 package codezip
 
-import (
-	"bytes"
-	"strings"
-)
+import "strings"
 
 // Path limits. Linux accepts names up to 255 bytes and paths up to 4096;
 // depth is capped so that extraction, which holds one descriptor per open
@@ -308,95 +305,4 @@ func (t *tree) resolveLink(entries []entry, l *node, depth int) (place, int, err
 	}
 	l.state, l.res, l.hops = resolved, p, hops
 	return p, hops, nil
-}
-
-// pkg is a package that has passed every check that does not need the
-// regular files' contents.
-type pkg struct {
-	entries  []entry
-	tree     *tree
-	unzipped int64 // total declared size, checked against the limit
-	budget   budget
-}
-
-// plan parses data and checks everything except the regular files'
-// contents: structure, sizes, ratios, names, types and symbolic links (whose
-// targets it reads and verifies).
-func plan(data []byte, lim Limits) (*pkg, error) {
-	if int64(len(data)) > lim.MaxZipped {
-		return nil, tooLarge(int64(len(data)), lim.MaxZipped)
-	}
-	entries, err := parseArchive(data, lim)
-	if err != nil {
-		return nil, err
-	}
-	p := &pkg{entries: entries, tree: newTree()}
-
-	var total int64
-	over := false
-	for i := range entries {
-		e := &entries[i]
-		if e.usize > lim.MaxUnzipped-total {
-			over = true
-		} else {
-			total += e.usize
-		}
-		if e.usize > ratioGrace && exceedsRatio(e.usize, e.csize, lim.MaxRatio) {
-			return nil, bomb(e.name, "compression ratio is above the limit of %d", lim.MaxRatio)
-		}
-	}
-	if over {
-		return nil, unzippedTooLarge(lim.MaxUnzipped)
-	}
-	p.unzipped = total
-	p.budget.left = lim.MaxUnzipped
-
-	for i := range entries {
-		if err := classify(&entries[i]); err != nil {
-			return nil, err
-		}
-		if err := p.tree.add(entries, i); err != nil {
-			return nil, err
-		}
-	}
-
-	// Directory entries hold no data, but their (empty) streams are checked
-	// like any other; Extract writes nothing for them.
-	for i := range entries {
-		if e := &entries[i]; e.kind == kindDir {
-			if err := copyEntry(data, e, nil, &p.budget); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for i := range entries {
-		e := &entries[i]
-		if e.kind != kindSymlink {
-			continue
-		}
-		if e.usize > maxTarget {
-			return nil, unsafeSymlink(e.name, "target is longer than %d bytes", maxTarget)
-		}
-		var buf bytes.Buffer
-		if err := copyEntry(data, e, &buf, &p.budget); err != nil {
-			return nil, err
-		}
-		e.target = buf.String()
-		if err := checkTarget(e.name, e.target); err != nil {
-			return nil, err
-		}
-	}
-	if err := p.tree.resolveAll(entries); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// exceedsRatio reports whether usize/csize > ratio, exactly.
-func exceedsRatio(usize, csize, ratio int64) bool {
-	if csize == 0 {
-		return usize > 0
-	}
-	q, r := usize/csize, usize%csize
-	return q > ratio || (q == ratio && r > 0)
 }

@@ -317,6 +317,7 @@ func TestReject(t *testing.T) {
 		{"empty target", []file{link("l", "")}, Limits{}, ErrUnsafeSymlink},
 		{"NUL in target", []file{link("l", "a\x00b")}, Limits{}, ErrUnsafeSymlink},
 		{"backslash target", []file{link("l", `..\..\etc`)}, Limits{}, ErrUnsafeSymlink},
+		{"newline in target", []file{link("l", "a\nb")}, Limits{}, ErrUnsafeSymlink},
 		{"target too long", []file{link("l", strings.Repeat("a/", 2048))}, Limits{}, ErrUnsafeSymlink},
 		{"symlink with a directory name", []file{link("l/", "")}, Limits{}, ErrUnsafeSymlink},
 		{"write through an outside link", []file{link("lib", "/etc"), {name: "lib/passwd", body: "root::0:0"}}, Limits{}, ErrUnsafeSymlink},
@@ -463,6 +464,9 @@ func TestCRCAndSizeLies(t *testing.T) {
 			h.Method = zip.Store
 			h.UncompressedSize64 = uint64(len(body))
 		}, nil, ErrNotZip},
+		{"no compressed bytes for 2 MiB", func(h *zip.FileHeader) {
+			h.CompressedSize64, h.UncompressedSize64 = 0, 2<<20
+		}, []byte{}, ErrBomb},
 		{"declared ratio no deflate stream can reach", func(h *zip.FileHeader) {
 			h.UncompressedSize64 = 200 << 20
 		}, nil, ErrBomb},
@@ -480,6 +484,33 @@ func TestCRCAndSizeLies(t *testing.T) {
 					h.hdr.Flags |= flagDescriptor
 				}
 				check(t, rawZip(t, h), Limits{}, tt.kind, nil)
+			}
+		})
+	}
+}
+
+// TestBudgetBackstop shows that the unzipped budget stops inflation on its
+// own, before writing a byte past it, even if the declared sizes were not
+// checked first.
+func TestBudgetBackstop(t *testing.T) {
+	body := bytes.Repeat([]byte("0123456789"), 10000)
+	for _, store := range []bool{false, true} {
+		t.Run(fmt.Sprint("store=", store), func(t *testing.T) {
+			data := zipOf(t, file{name: "f", body: string(body), store: store})
+			entries, err := parseArchive(data, DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			b := budget{left: 1000}
+			wantKind(t, copyEntry(data, &entries[0], &out, &b), ErrBomb)
+			if out.Len() > 1000 {
+				t.Fatalf("wrote %d bytes past a budget of 1000", out.Len())
+			}
+			out.Reset()
+			b = budget{left: int64(len(body))}
+			if err := copyEntry(data, &entries[0], &out, &b); err != nil || !bytes.Equal(out.Bytes(), body) || b.left != 0 {
+				t.Fatalf("exact budget: err %v, %d bytes, %d left", err, out.Len(), b.left)
 			}
 		})
 	}

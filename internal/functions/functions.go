@@ -46,16 +46,17 @@ func checkCode(zip []byte) (*codePackage, error) {
 	lim := codezip.DefaultLimits()
 	info, err := codezip.Validate(zip, lim)
 	if err != nil {
-		switch {
-		case errors.Is(err, codezip.ErrTooLarge):
-			return nil, awserr.Wrap(awserr.RequestEntityTooLarge, err, fmt.Sprintf("Zipped size must be smaller than %d bytes", MaxZippedSize))
-		case errors.Is(err, codezip.ErrUnzippedTooLarge), errors.Is(err, codezip.ErrBomb):
-			return nil, awserr.Wrap(awserr.InvalidParameterValue, err, fmt.Sprintf("Unzipped size must be smaller than %d bytes", MaxUnzippedSize))
-		case errors.Is(err, codezip.ErrNotZip):
-			return nil, awserr.Wrap(awserr.InvalidParameterValue, err, "Could not unzip uploaded file. Please check your file, then try to upload again.")
-		default:
-			return nil, awserr.Wrap(awserr.InvalidParameterValue, err, "Could not unzip uploaded file. Please check your file, then try to upload again. "+err.Error())
+		msg := "Could not unzip uploaded file. Please check your file, then try to upload again."
+		var ze *codezip.Error
+		if errors.As(err, &ze) {
+			msg = ze.Message()
 		}
+		if errors.Is(err, codezip.ErrTooLarge) {
+			return nil, awserr.Wrap(awserr.RequestEntityTooLarge, err, fmt.Sprintf("Zipped size must be smaller than %d bytes", MaxZippedSize))
+		}
+		// Not a zip, unsafe paths or links, special files, bombs and
+		// oversized contents are all the caller's to fix.
+		return nil, awserr.Wrap(awserr.InvalidParameterValue, err, msg)
 	}
 	return &codePackage{
 		zip:      zip,
