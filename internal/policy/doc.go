@@ -23,6 +23,14 @@
 // ArnEquals/ArnLike conditions each of the six parts of an ARN is matched on
 // its own. Values substituted for policy variables are always literal text.
 //
+// Cost: parsing is linear in the document. Evaluating a request examines
+// every statement of every policy given, once; a wildcard match is linear
+// for ordinary patterns and falls back to a bit-parallel automaton
+// (len(value) * len(pattern) / 64 word operations) for patterns built to
+// backtrack, so a hostile policy cannot make one evaluation quadratic. The
+// cost is also linear in the request's strings, so callers must bound what
+// they put in a Context (AWS's own limits: 2 KiB ARNs, 256-byte tag values).
+//
 // The package must never fail open: an unusable input (a nil policy, a
 // policy of the wrong kind in a slot, an unknown principal type) is denied,
 // the zero Decision is ImplicitDeny, and a policy variable that cannot be

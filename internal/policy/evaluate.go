@@ -87,8 +87,9 @@ type Input struct {
 	// Identity holds the caller's identity-based policies: inline and
 	// managed policies of the user, its groups, or the role.
 	Identity []*Policy
-	// Resource is the target's resource-based policy (Kind Resource, or
-	// Trust for sts:AssumeRole on a role), nil if it has none.
+	// Resource is the target's resource-based policy (Kind Resource), or
+	// the role's trust policy (Kind Trust) for sts:AssumeRole*; nil if it
+	// has none.
 	Resource *Policy
 	// ResourceAccount is the account that owns the target. When it differs
 	// from the caller's account the request is cross-account, and both the
@@ -101,8 +102,10 @@ type Input struct {
 	// session, nil for none. The session may do what any of them allows
 	// (they are the inline and managed parts of one session policy).
 	Session []*Policy
-	// Guardrails are the guardrails of the caller's account, which act like
-	// service control policies: each one must allow the request, and a Deny
+	// Guardrails are the guardrails attached to the caller's account, which
+	// act like service control policies attached at one level of an
+	// organization: at least one must allow the request (so a deny-list
+	// guardrail is attached next to one that allows everything), and a Deny
 	// in any of them wins. They apply to the account's root user too. Nil
 	// means none are set; callers that belong to no account (services,
 	// anonymous callers) have none.
@@ -118,7 +121,7 @@ const reasonInvalid = "because the authorization request is invalid"
 //
 //  1. A Deny in any policy (guardrail, resource-based, identity-based,
 //     permissions boundary, session) wins.
-//  2. Every guardrail must allow the request.
+//  2. A guardrail must allow the request.
 //  3. Services, web identities and anonymous callers have no identity: the
 //     resource-based policy must allow them.
 //  4. An account's root user may do anything in its own account; in another
@@ -134,6 +137,10 @@ const reasonInvalid = "because the authorization request is invalid"
 //  6. Across accounts both sides must allow: the identity-based policies
 //     (limited by boundary and session policies) and the resource-based
 //     policy.
+//
+// A role's trust policy (Kind Trust in Input.Resource, for sts:AssumeRole*)
+// differs from other resource-based policies in one way: it must always
+// name the caller, so an identity-based Allow alone never suffices.
 func Evaluate(in Input) Result {
 	if !validInput(&in) {
 		return Result{Decision: ImplicitDeny, Reason: reasonInvalid}
@@ -141,11 +148,9 @@ func Evaluate(in Input) Result {
 	req := &in.Request
 	ec := newEvalCtx(req)
 
-	guardAllAllow, guardDeny := true, false
+	var guard polResult
 	for _, g := range in.Guardrails {
-		r := ec.evalPolicy(g, Guardrail)
-		guardAllAllow = guardAllAllow && r.allow
-		guardDeny = guardDeny || r.deny
+		guard.merge(ec.evalPolicy(g, Guardrail))
 	}
 	var res polResult
 	if in.Resource != nil {
@@ -168,7 +173,7 @@ func Evaluate(in Input) Result {
 	for _, d := range []struct {
 		deny bool
 		kind Kind
-	}{{guardDeny, Guardrail}, {res.deny, Resource}, {id.deny, Identity}, {bnd.deny, Boundary}, {ses.deny, Session}} {
+	}{{guard.deny, Guardrail}, {res.deny, Resource}, {id.deny, Identity}, {bnd.deny, Boundary}, {ses.deny, Session}} {
 		if d.deny {
 			return Result{Decision: ExplicitDeny, Reason: explicitReason(d.kind), Matched: ec.denies}
 		}
@@ -176,7 +181,7 @@ func Evaluate(in Input) Result {
 
 	// 2. Guardrails.
 	action := req.Action
-	if len(in.Guardrails) > 0 && !guardAllAllow {
+	if len(in.Guardrails) > 0 && !guard.allow {
 		return Result{Decision: ImplicitDeny, Reason: implicitReason(Guardrail, action)}
 	}
 
@@ -187,6 +192,12 @@ func Evaluate(in Input) Result {
 	}
 	deny := func(k Kind) Result {
 		return Result{Decision: ImplicitDeny, Reason: implicitReason(k, action)}
+	}
+
+	// A role can be assumed only by principals its trust policy names, even
+	// within the role's account.
+	if in.Resource != nil && in.Resource.kind == Trust && res.grant == grantNone {
+		return deny(Resource)
 	}
 
 	switch {

@@ -109,7 +109,10 @@ func TestEvaluate(t *testing.T) {
 		{name: "guardrail allows", principal: alice, identity: []string{doc(allowAll)}, guardrails: []string{doc(allowAll)}, want: Allow},
 		{name: "guardrail does not allow", principal: alice, identity: []string{doc(allowAll)}, guardrails: []string{doc(allowS3)}, want: ImplicitDeny, reason: reasonNoSCP},
 		{name: "guardrail denies", principal: alice, identity: []string{doc(allowAll)}, guardrails: []string{doc(allowAll, denyLambda)}, want: ExplicitDeny, reason: "with an explicit deny in a service control policy"},
-		{name: "every guardrail must allow", principal: alice, identity: []string{doc(allowAll)}, guardrails: []string{doc(allowAll), doc(allowS3)}, want: ImplicitDeny, reason: reasonNoSCP},
+		{name: "one allowing guardrail suffices", principal: alice, identity: []string{doc(allowAll)}, guardrails: []string{doc(allowS3), doc(allowLambda)}, want: Allow},
+		{name: "allow-all guardrail with a deny-list guardrail", principal: alice, identity: []string{doc(allowAll)}, guardrails: []string{doc(allowAll), doc(`{"Effect":"Deny","Action":"iam:*","Resource":"*"}`)}, want: Allow},
+		{name: "deny-list guardrail alone allows nothing", principal: alice, identity: []string{doc(allowAll)}, guardrails: []string{doc(`{"Effect":"Deny","Action":"iam:*","Resource":"*"}`)}, want: ImplicitDeny, reason: reasonNoSCP},
+		{name: "no guardrail allows", principal: alice, identity: []string{doc(allowAll)}, guardrails: []string{doc(allowS3), doc(`{"Effect":"Allow","Action":"iam:*","Resource":"*"}`)}, want: ImplicitDeny, reason: reasonNoSCP},
 		{name: "guardrail allow grants nothing alone", principal: alice, guardrails: []string{doc(allowAll)}, want: ImplicitDeny, reason: reasonNoID},
 		{name: "guardrail deny is reported first", principal: alice, identity: []string{doc(allowAll, denyLambda)}, guardrails: []string{doc(allowAll, denyLambda)}, want: ExplicitDeny, reason: "with an explicit deny in a service control policy"},
 		{name: "guardrail with a condition", principal: alice, ctx: kv{"aws:RequestedRegion": {"eu-west-1"}}, identity: []string{doc(allowAll)}, guardrails: []string{doc(allowAll, `{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":"us-east-1"}}}`)}, want: ExplicitDeny},
@@ -208,11 +211,18 @@ func TestEvaluate(t *testing.T) {
 			resPolicy: doc(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:user/dev/alice"},"Action":"sts:AssumeRole"}`), want: Allow},
 		{name: "trust policy naming the account needs identity", principal: alice, action: "sts:AssumeRole", resource: "arn:aws:iam::" + acctA + ":role/r", resAccount: acctA, resKind: Trust,
 			resPolicy: doc(`{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"sts:AssumeRole"}`), want: ImplicitDeny, reason: "because no identity-based policy allows the sts:AssumeRole action"},
+		{name: "trust policy not naming the caller beats an identity allow", principal: alice, action: "sts:AssumeRole", resource: "arn:aws:iam::" + acctA + ":role/r", resAccount: acctA, resKind: Trust,
+			identity:  []string{doc(allowAll)},
+			resPolicy: doc(`{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}`), want: ImplicitDeny, reason: "because no resource-based policy allows the sts:AssumeRole action"},
+		{name: "trust policy not naming the root user", principal: rootA, action: "sts:AssumeRole", resource: "arn:aws:iam::" + acctA + ":role/r", resAccount: acctA, resKind: Trust,
+			resPolicy: doc(`{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}`), want: ImplicitDeny, reason: "because no resource-based policy allows the sts:AssumeRole action"},
+		{name: "trust policy naming the role of a session", principal: session, action: "sts:AssumeRole", resource: "arn:aws:iam::" + acctA + ":role/t", resAccount: acctA, resKind: Trust,
+			resPolicy: doc(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/app/r"},"Action":"sts:AssumeRole"}`), want: Allow},
 		{name: "cross-account trust with identity allow", principal: bob, action: "sts:AssumeRole", resource: "arn:aws:iam::" + acctA + ":role/r", resAccount: acctA, resKind: Trust,
-			identity: []string{doc(`{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111111111111:role/*"}`)},
+			identity:  []string{doc(`{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111111111111:role/*"}`)},
 			resPolicy: doc(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x1"}}}`), ctx: kv{"sts:ExternalId": {"x1"}}, want: Allow},
 		{name: "cross-account trust with wrong external ID", principal: bob, action: "sts:AssumeRole", resource: "arn:aws:iam::" + acctA + ":role/r", resAccount: acctA, resKind: Trust,
-			identity: []string{doc(`{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111111111111:role/*"}`)},
+			identity:  []string{doc(`{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111111111111:role/*"}`)},
 			resPolicy: doc(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x1"}}}`), ctx: kv{"sts:ExternalId": {"x2"}}, want: ImplicitDeny, reason: "because no resource-based policy allows the sts:AssumeRole action"},
 	}
 	for _, tt := range tests {
@@ -410,5 +420,38 @@ func TestMessage(t *testing.T) {
 				t.Errorf("Message =\n%q\nwant\n%q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestEvaluateConcurrent shares parsed policies and a request context
+// between goroutines; under -race it shows evaluation only reads them.
+func TestEvaluateConcurrent(t *testing.T) {
+	id, err := Parse([]byte(doc(allowGet, `{"Effect":"Allow","Action":"lambda:*","Resource":"arn:aws:lambda:*:*:function:${aws:username}-*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}`)), Identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Parse([]byte(doc(grantTo(`{"AWS":"222222222222"}`))), Resource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := Request{Principal: alice, Action: "lambda:GetFunction", Resource: fnA}
+	req.Context.Set("aws:SourceIp", "10.0.0.1")
+	in := Input{Request: req, Identity: []*Policy{id}, Resource: res, ResourceAccount: acctA}
+	errs := make(chan string, 8)
+	for range 8 {
+		go func() {
+			for range 200 {
+				if r := Evaluate(in); r.Decision != Allow {
+					errs <- r.Reason
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for range 8 {
+		if e := <-errs; e != "" {
+			t.Fatalf("concurrent Evaluate denied: %s", e)
+		}
 	}
 }
