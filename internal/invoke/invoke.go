@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cloister/cloister/internal/api"
+	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/logs"
 )
 
@@ -31,56 +32,43 @@ func (s *Service) Invoke(ctx context.Context, req *api.InvokeRequest) (*api.Invo
 	defer release()
 
 	key := keyFor(fn)
-	e, cold, err := s.acquire(ctx, key, fn, req.RequestID)
-	var failed *initFailure
-	if errors.As(err, &failed) {
-		return &api.InvokeResult{Payload: failed.payload, FunctionError: "Unhandled", ExecutedVersion: cfg.Version,
-			LogTail: s.tailOfInitFailure(req, cfg.FunctionName, account)}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-
-	inv := &invocation{
-		id:      req.RequestID,
-		payload: req.Payload,
-		arn:     invokedARN(cfg.FunctionArn, fn.Alias),
-		traceID: newTraceID(),
-		result:  make(chan outcome, 1),
-	}
-	if len(inv.payload) == 0 {
-		inv.payload = []byte("{}")
-	}
-	if req.ClientContext != "" {
-		if raw, err := base64.StdEncoding.DecodeString(req.ClientContext); err == nil {
-			inv.clientContext = string(raw)
-		}
-	}
 	timeout := time.Duration(cfg.Timeout) * time.Second
-	start := time.Now()
-	inv.deadlineMs = start.Add(timeout).UnixMilli()
-	e.invocations++
-	e.next <- inv // the environment is ours alone: never blocks
-
-	var o outcome
-	status := "ok"
-	timer := time.NewTimer(timeout)
-	select {
-	case o = <-inv.result:
-	case <-timer.C:
-		select {
-		case o = <-inv.result: // answered at the wire
-		default:
-			status = "timeout"
+	var (
+		e      *env
+		cold   bool
+		inv    *invocation
+		o      outcome
+		status string
+		start  time.Time
+	)
+	// An idle environment can die between invocations (a runtime that exits
+	// after reporting a panic, say). If it dies before its runtime took the
+	// event, the invocation moves to a fresh environment, as in Lambda.
+	for attempt := 0; ; attempt++ {
+		e, cold, err = s.acquire(ctx, key, fn, req.RequestID)
+		var failed *initFailure
+		if errors.As(err, &failed) {
+			return &api.InvokeResult{Payload: failed.payload, FunctionError: "Unhandled", ExecutedVersion: cfg.Version,
+				LogTail: s.tailOfInitFailure(req, cfg.FunctionName, account)}, nil
 		}
-	case <-e.sb.Done():
-		select {
-		case o = <-inv.result:
-		default:
-			status = "crash"
+		if err != nil {
+			return nil, err
 		}
+		inv = s.newInvocation(req, fn)
+		start = time.Now()
+		inv.deadlineMs = start.Add(timeout).UnixMilli()
+		e.invocations++
+		e.next <- inv // the environment is ours alone: never blocks
+		o, status = e.await(inv, timeout)
+		if status != "lost" || attempt >= 2 {
+			if status == "lost" {
+				status = "crash"
+			}
+			break
+		}
+		s.finishing(e)
+		s.release(e, false)
 	}
-	timer.Stop()
 	duration := time.Since(start)
 
 	res := &api.InvokeResult{ExecutedVersion: cfg.Version}
@@ -120,6 +108,55 @@ func (s *Service) Invoke(ctx context.Context, req *api.InvokeRequest) (*api.Invo
 		s.finish(rec, false)
 	}()
 	return res, nil
+}
+
+// newInvocation builds the event handed to the runtime.
+func (s *Service) newInvocation(req *api.InvokeRequest, fn *functions.Function) *invocation {
+	inv := &invocation{
+		id:      req.RequestID,
+		payload: req.Payload,
+		arn:     invokedARN(fn.Config.FunctionArn, fn.Alias),
+		traceID: newTraceID(),
+		result:  make(chan outcome, 1),
+	}
+	if len(inv.payload) == 0 {
+		inv.payload = []byte("{}")
+	}
+	if req.ClientContext != "" {
+		if raw, err := base64.StdEncoding.DecodeString(req.ClientContext); err == nil {
+			inv.clientContext = string(raw)
+		}
+	}
+	return inv
+}
+
+// await waits for the runtime's answer to inv: "ok" (o is set), "timeout",
+// "crash" (the sandbox died while running it) or "lost" (the sandbox died
+// before its runtime took the event).
+func (e *env) await(inv *invocation, timeout time.Duration) (outcome, string) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case o := <-inv.result:
+		return o, "ok"
+	case <-timer.C:
+		select {
+		case o := <-inv.result: // answered at the wire
+			return o, "ok"
+		default:
+			return outcome{}, "timeout"
+		}
+	case <-e.sb.Done():
+		select {
+		case o := <-inv.result:
+			return o, "ok"
+		default:
+		}
+		if !inv.taken.Load() {
+			return outcome{}, "lost"
+		}
+		return outcome{}, "crash"
+	}
 }
 
 // record is what the log needs to know about a finished invocation.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Runtime API limits.
@@ -26,6 +27,7 @@ type invocation struct {
 
 	once   sync.Once
 	result chan outcome // buffered 1
+	taken  atomic.Bool  // a /next handed the event to the runtime
 }
 
 // outcome is what the runtime reported for an invocation.
@@ -89,6 +91,7 @@ func (e *env) serveNext(w http.ResponseWriter, r *http.Request) {
 	case <-e.closing:
 		return
 	}
+	inv.taken.Store(true)
 	e.mu.Lock()
 	e.cur = inv
 	e.mu.Unlock()

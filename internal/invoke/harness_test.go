@@ -1,0 +1,365 @@
+package invoke_test
+
+// The harness assembles Cloister's control plane and data plane the way
+// cmd/cloister/run.go does — embedded store, iam root key, runtime catalogue,
+// functions, real sandboxes (this test binary re-executes itself as the
+// sandbox init), the invoke service and the API — behind httptest, and
+// drives it with aws-sdk-go-v2. Nothing is mocked. Sandboxes need root:
+// without it the tests skip, saying so; CI runs as root.
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/cloister/cloister/internal/api"
+	"github.com/cloister/cloister/internal/functions"
+	"github.com/cloister/cloister/internal/iam"
+	"github.com/cloister/cloister/internal/invoke"
+	"github.com/cloister/cloister/internal/logs"
+	"github.com/cloister/cloister/internal/runtimes"
+	"github.com/cloister/cloister/internal/sandbox"
+	"github.com/cloister/cloister/internal/store"
+)
+
+const region = "us-east-1"
+
+var (
+	probeZip []byte // the probe function (aws-lambda-go), zipped as bootstrap
+	buildErr error
+	h        *harness
+	hOnce    sync.Once
+	hErr     error
+)
+
+func TestMain(m *testing.M) {
+	if sandbox.IsInit() {
+		os.Exit(sandbox.InitMain())
+	}
+	code := func() int {
+		if os.Geteuid() == 0 {
+			probeZip, buildErr = buildProbe()
+		}
+		code := m.Run()
+		if h != nil {
+			h.close()
+		}
+		return code
+	}()
+	os.Exit(code)
+}
+
+// buildProbe compiles testdata/probe (a static aws-lambda-go function).
+func buildProbe() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "probe-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "bootstrap")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/probe")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build probe: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	return zipFiles(map[string]zipEntry{"bootstrap": {data: data, mode: 0o755}})
+}
+
+type zipEntry struct {
+	data []byte
+	mode os.FileMode
+}
+
+func zipFiles(files map[string]zipEntry) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, f := range files {
+		hdr := &zip.FileHeader{Name: name, Method: zip.Deflate}
+		mode := f.mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		hdr.SetMode(mode)
+		w, err := zw.CreateHeader(hdr)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(f.data); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// harness is one running Cloister with a data plane.
+type harness struct {
+	dir       string
+	cancel    context.CancelFunc
+	st        *store.Store
+	ids       *iam.Service
+	fns       *functions.Service
+	sandboxes *sandbox.Manager
+	inv       *invoke.Service
+	logs      *logs.Store
+	srv       *httptest.Server
+	account   string
+	key       iam.Key
+	client    *lambda.Client
+}
+
+// get returns the shared harness, skipping the test when sandboxes cannot
+// run here.
+func get(t *testing.T) *harness {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("sandboxes need root (namespaces, cgroups); CI runs these tests as root")
+	}
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	hOnce.Do(func() { h, hErr = newHarness() })
+	if hErr != nil {
+		t.Fatalf("harness: %v", hErr)
+	}
+	return h
+}
+
+func newHarness() (*harness, error) {
+	dir, err := os.MkdirTemp("", "cloister-invoke-test-*")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{dir: dir, cancel: cancel}
+	fail := func(err error) (*harness, error) {
+		h.close()
+		return nil, err
+	}
+	if h.st, err = store.Open(ctx, store.Config{DataDir: filepath.Join(dir, "data")}); err != nil {
+		return fail(err)
+	}
+	if h.ids, err = iam.Open(ctx, h.st, nil); err != nil {
+		return fail(err)
+	}
+	acct, _, err := h.ids.DefaultAccount(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	h.account = acct.ID
+	if h.key, _, err = h.ids.EnsureRootKey(ctx, acct.ID, "", ""); err != nil {
+		return fail(err)
+	}
+	catalog, err := runtimes.Discover()
+	if err != nil {
+		return fail(err)
+	}
+	rtDir, err := runtimes.Install(filepath.Join(dir, "runtimes"))
+	if err != nil {
+		return fail(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fail(err)
+	}
+	h.sandboxes, err = sandbox.NewManager(ctx, sandbox.Config{
+		InitPath: exe, PoolSize: 2, CgroupParent: fmt.Sprintf("cloister-invoke-test-%d", os.Getpid()),
+	})
+	if err != nil {
+		return fail(err)
+	}
+	h.fns, err = functions.Open(ctx, h.st, functions.Config{
+		Region: region, Runtimes: catalog,
+		Prepare: func(ctx context.Context, hash string, zip []byte) error { return h.inv.PrepareCode(ctx, hash, zip) },
+		Changed: func(account, name string, deleted bool) { h.inv.Retire(account, name, deleted) },
+	})
+	if err != nil {
+		return fail(err)
+	}
+	h.logs = logs.NewStore(1 << 20)
+	h.inv, err = invoke.New(invoke.Config{
+		Region: region, Sandboxes: h.sandboxes, Functions: h.fns, Runtimes: catalog, RuntimeDir: rtDir,
+		CodeDir: filepath.Join(dir, "code"), Logs: h.logs,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if err := h.fns.Start(ctx); err != nil {
+		return fail(err)
+	}
+	handler, err := api.New(api.Config{
+		Region: region, Keys: h.ids, Authorizer: h.ids, Functions: h.fns, Invoker: h.inv,
+		CodeURLKey: bytes.Repeat([]byte{7}, 32), Logger: testLogger,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	h.srv = httptest.NewServer(handler)
+	h.client = lambda.New(lambda.Options{
+		Region: region, BaseEndpoint: aws.String(h.srv.URL),
+		Credentials:      credentials.NewStaticCredentialsProvider(h.key.AccessKeyID, h.key.Secret.Reveal(), ""),
+		RetryMaxAttempts: 1,
+	})
+	return h, nil
+}
+
+func (h *harness) close() {
+	if h.srv != nil {
+		h.srv.Close()
+	}
+	if h.inv != nil {
+		h.inv.Close()
+	}
+	if h.sandboxes != nil {
+		h.sandboxes.Close()
+	}
+	if h.fns != nil {
+		h.fns.Close()
+	}
+	h.cancel()
+	if h.ids != nil {
+		h.ids.Close()
+	}
+	if h.st != nil {
+		h.st.Close()
+	}
+	os.RemoveAll(h.dir)
+}
+
+// fnSpec describes a function to create.
+type fnSpec struct {
+	runtime string
+	handler string
+	zip     []byte
+	memory  int32
+	timeout int32
+	env     map[string]string
+	tmpMB   int32
+}
+
+// create makes a function and waits until it is Active.
+func (h *harness) create(t *testing.T, name string, s fnSpec) {
+	t.Helper()
+	if s.runtime == "" {
+		s.runtime, s.handler, s.zip = "provided.al2023", "bootstrap", probeZip
+	}
+	in := &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name), Runtime: types.Runtime(s.runtime), Handler: aws.String(s.handler),
+		Role: aws.String("arn:aws:iam::" + h.account + ":role/test"), Code: &types.FunctionCode{ZipFile: s.zip},
+	}
+	if s.memory > 0 {
+		in.MemorySize = aws.Int32(s.memory)
+	}
+	if s.timeout > 0 {
+		in.Timeout = aws.Int32(s.timeout)
+	}
+	if s.env != nil {
+		in.Environment = &types.Environment{Variables: s.env}
+	}
+	if s.tmpMB > 0 {
+		in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(s.tmpMB)}
+	}
+	ctx := context.Background()
+	if _, err := h.client.CreateFunction(ctx, in); err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	w := lambda.NewFunctionActiveV2Waiter(h.client, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	})
+	if err := w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, time.Minute); err != nil {
+		t.Fatalf("wait active %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_, _ = h.client.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
+	})
+}
+
+// invoke calls the function and returns the output.
+func (h *harness) invoke(t *testing.T, name string, payload any, opts ...func(*lambda.InvokeInput)) *lambda.InvokeOutput {
+	t.Helper()
+	out, err := h.tryInvoke(name, payload, opts...)
+	if err != nil {
+		t.Fatalf("invoke %s: %v", name, err)
+	}
+	return out
+}
+
+func (h *harness) tryInvoke(name string, payload any, opts ...func(*lambda.InvokeInput)) (*lambda.InvokeOutput, error) {
+	var body []byte
+	switch p := payload.(type) {
+	case nil:
+	case []byte:
+		body = p
+	default:
+		body, _ = json.Marshal(p)
+	}
+	in := &lambda.InvokeInput{FunctionName: aws.String(name), Payload: body}
+	for _, o := range opts {
+		o(in)
+	}
+	return h.client.Invoke(context.Background(), in)
+}
+
+func withTail(in *lambda.InvokeInput) { in.LogType = types.LogTypeTail }
+
+// decode unmarshals a function's JSON response.
+func decode[T any](t *testing.T, out *lambda.InvokeOutput) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(out.Payload, &v); err != nil {
+		t.Fatalf("decode %q: %v", out.Payload, err)
+	}
+	return v
+}
+
+// funcError asserts a function error of the given type and returns its message.
+func funcError(t *testing.T, out *lambda.InvokeOutput, wantType string) string {
+	t.Helper()
+	if aws.ToString(out.FunctionError) != "Unhandled" {
+		t.Fatalf("FunctionError = %q, want Unhandled (payload %s)", aws.ToString(out.FunctionError), out.Payload)
+	}
+	var e struct {
+		ErrorType    string `json:"errorType"`
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if err := json.Unmarshal(out.Payload, &e); err != nil {
+		t.Fatalf("error payload %q: %v", out.Payload, err)
+	}
+	if e.ErrorType != wantType {
+		t.Fatalf("errorType = %q, want %q (message %q)", e.ErrorType, wantType, e.ErrorMessage)
+	}
+	return e.ErrorMessage
+}
+
+func uniqueName(t *testing.T) string {
+	n := strings.NewReplacer("/", "-", "_", "-", ".", "-").Replace(t.Name())
+	if len(n) > 50 {
+		n = n[len(n)-50:]
+	}
+	return strings.Trim(n, "-") + fmt.Sprintf("-%d", time.Now().UnixNano()%100000)
+}
+
+// testLogger shows the server's errors in the test output.
+var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
