@@ -21,9 +21,12 @@
 // this node.
 //
 // Logs: stdout and stderr of an environment share one pipe; a reader turns
-// it into log events, attributed to the invocation in progress. After a
-// response, a sync marker written into the same pipe (whose token the
-// function cannot know) tells the reader where that invocation's output ends,
-// so log tails never mix invocations. The package never writes function
-// output or payloads to the server's own log.
+// it into lines. When an invocation ends, the host writes a marker (whose
+// random token the function cannot know) into the same pipe and releases the
+// environment at once: the pipe is FIFO, so the reader cuts the output into
+// per-invocation segments exactly at the markers, and a per-environment
+// finisher writes each invocation's START, output, END and REPORT lines in
+// order, off the response path. Max Memory Used is the environment's peak
+// since it started, as the cgroup reports it. The package never writes
+// function output or payloads to the server's own log.
 package invoke

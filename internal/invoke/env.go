@@ -52,6 +52,10 @@ type env struct {
 	mu  sync.Mutex
 	cur *invocation
 
+	// records feeds the finisher, which writes each invocation's log once
+	// the reader has cut its segment.
+	records chan *record
+
 	// set by the pool
 	lastUsed     time.Time
 	invocations  int
@@ -73,6 +77,7 @@ func newEnvID() string {
 type initFailure struct {
 	errorType string
 	payload   []byte
+	tail      []byte // the init's log, for Invoke's LogType Tail
 }
 
 func (f *initFailure) Error() string { return "invoke: init failed: " + f.errorType }
@@ -91,24 +96,29 @@ func (s *Service) start(ctx context.Context, key envKey, fn *functions.Function,
 	e := &env{
 		svc: s, id: newEnvID(), key: key, cfg: fn.Config, pipe: pipe, created: time.Now(),
 		next: make(chan *invocation, 1), closing: make(chan struct{}), initDone: make(chan struct{}),
-		initErr: make(chan []byte, 1),
+		initErr: make(chan []byte, 1), records: make(chan *record, 16),
 	}
 	e.logStream = logStreamName(e.created, fn.Config.Version)
 	e.log = s.log.With("env", e.id, "function", fn.Config.FunctionName, "version", fn.Config.Version)
 	spec.ID = e.id
 	spec.Env = append(spec.Env, "AWS_LAMBDA_LOG_STREAM_NAME="+e.logStream)
 	spec.Stdout, spec.Stderr = pipe.w, pipe.w
-	e.wg.Add(1)
+	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()
 		pipe.run()
 	}()
+	go func() {
+		defer e.wg.Done()
+		e.finisher()
+	}()
 	began := time.Now()
 	sb, err := s.sandboxes.Start(ctx, spec)
 	if err != nil {
+		close(e.records)
 		pipe.closeWriter()
-		pipe.r.Close()
 		e.wg.Wait()
+		pipe.r.Close()
 		return nil, fmt.Errorf("invoke: start sandbox: %w", err)
 	}
 	e.sb = sb
@@ -129,24 +139,29 @@ func (s *Service) start(ctx context.Context, key envKey, fn *functions.Function,
 	select {
 	case <-e.initDone:
 		e.initDuration = time.Since(began)
+		// Cut the init output off, so that it is logged before the first
+		// invocation's START line.
+		e.records <- &record{env: e, init: true}
+		_ = pipe.cut()
 		return e, nil
 	case body := <-e.initErr:
-		e.finishInit(requestID)
+		tail := e.finishInit(requestID)
 		e.destroy()
-		return nil, &initFailure{errorType: errorTypeOf(body), payload: body}
+		return nil, &initFailure{errorType: errorTypeOf(body), payload: body, tail: tail}
 	case <-sb.Done():
 		exit := sb.Wait()
-		e.finishInit(requestID)
+		tail := e.finishInit(requestID)
 		e.destroy()
 		typ := "Runtime.ExitError"
 		if exit.OOMKilled {
 			typ = "Runtime.OutOfMemory"
 		}
-		return nil, &initFailure{errorType: typ, payload: errorPayload(typ, fmt.Sprintf("RequestId: %s Error: %s", requestID, exitMessage(exit)))}
+		return nil, &initFailure{errorType: typ, payload: errorPayload(typ, fmt.Sprintf("RequestId: %s Error: %s", requestID, exitMessage(exit))), tail: tail}
 	case <-timer.C:
-		e.finishInit(requestID)
+		_ = sb.Kill()
+		tail := e.finishInit(requestID)
 		e.destroy()
-		return nil, &initFailure{errorType: "Sandbox.Timedout",
+		return nil, &initFailure{errorType: "Sandbox.Timedout", tail: tail,
 			payload: errorPayload("Sandbox.Timedout", fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", requestID, initTimeout.Seconds()))}
 	case <-ctx.Done():
 		e.destroy()
@@ -154,11 +169,18 @@ func (s *Service) start(ctx context.Context, key envKey, fn *functions.Function,
 	}
 }
 
-// finishInit flushes the log of an environment whose init failed.
-func (e *env) finishInit(requestID string) {
-	_ = e.pipe.sync(200 * time.Millisecond)
-	lines, _ := e.pipe.take()
-	e.svc.appendLog(e, lines)
+// finishInit logs the output of an environment whose init failed and
+// returns it.
+func (e *env) finishInit(requestID string) []byte {
+	done := make(chan []byte, 1)
+	e.records <- &record{env: e, init: true, tail: done}
+	_ = e.pipe.cut()
+	select {
+	case t := <-done:
+		return t
+	case <-time.After(time.Second):
+		return nil
+	}
 }
 
 func exitMessage(x sandbox.Exit) string {
@@ -196,10 +218,25 @@ func (e *env) destroy() {
 		if e.api != nil {
 			_ = e.api.Close()
 		}
+		close(e.records)
 		e.pipe.closeWriter()
 		e.wg.Wait()
 		e.pipe.r.Close()
 	})
+}
+
+// finisher writes the log of each record, in order, as the reader cuts the
+// matching segment.
+func (e *env) finisher() {
+	for rec := range e.records {
+		seg, ok := <-e.pipe.segments
+		if !ok {
+			seg = segment{}
+		}
+		e.svc.writeLog(rec, seg)
+	}
+	for range e.pipe.segments { // let the reader finish
+	}
 }
 
 func logStreamName(t time.Time, version string) string {

@@ -49,7 +49,7 @@ func (s *Service) Invoke(ctx context.Context, req *api.InvokeRequest) (*api.Invo
 		var failed *initFailure
 		if errors.As(err, &failed) {
 			return &api.InvokeResult{Payload: failed.payload, FunctionError: "Unhandled", ExecutedVersion: cfg.Version,
-				LogTail: s.tailOfInitFailure(req, cfg.FunctionName, account)}, nil
+				LogTail: tailIf(req.LogTail, failed.tail)}, nil
 		}
 		if err != nil {
 			return nil, err
@@ -66,7 +66,6 @@ func (s *Service) Invoke(ctx context.Context, req *api.InvokeRequest) (*api.Invo
 			}
 			break
 		}
-		s.finishing(e)
 		s.release(e, false)
 	}
 	duration := time.Since(start)
@@ -92,22 +91,114 @@ func (s *Service) Invoke(ctx context.Context, req *api.InvokeRequest) (*api.Invo
 	}
 
 	rec := &record{env: e, id: req.RequestID, start: start, duration: duration, status: status, cold: cold}
-	s.finishing(e)
-	if status != "ok" {
-		// The environment is not reused: kill it before its log is cut, so
-		// nothing more is written.
-		_ = e.sb.Kill()
-	}
 	if req.LogTail {
-		res.LogTail = s.finish(rec, true)
-		return res, nil
+		rec.tail = make(chan []byte, 1)
 	}
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		s.finish(rec, false)
-	}()
+	reuse := status == "ok"
+	if !reuse {
+		// The environment is not reused: kill it before its log is cut, so
+		// nothing more is written, and read its peak memory while its
+		// cgroup still exists.
+		_ = e.sb.Kill()
+		rec.peak, rec.havePeak = peakOf(e)
+	}
+	e.records <- rec
+	if err := e.pipe.cut(); err != nil {
+		e.log.Warn("cut log", "err", err)
+	}
+	s.release(e, reuse)
+	if rec.tail != nil {
+		select {
+		case res.LogTail = <-rec.tail:
+		case <-time.After(5 * time.Second):
+		}
+	}
 	return res, nil
+}
+
+func peakOf(e *env) (uint64, bool) {
+	p, err := e.sb.PeakMemory()
+	return p, err == nil
+}
+
+// record is what the log needs to know about a finished invocation (or, with
+// init set, about an environment's start-up).
+type record struct {
+	env      *env
+	init     bool
+	id       string
+	start    time.Time
+	duration time.Duration
+	status   string
+	cold     bool
+	peak     uint64
+	havePeak bool
+	tail     chan []byte // receives the log tail when not nil
+}
+
+// writeLog writes a record's log events: the init output with INIT_START,
+// or an invocation's START, output, END and REPORT lines.
+func (s *Service) writeLog(r *record, seg segment) {
+	e := r.env
+	cfg := e.cfg
+	var out []logs.Event
+	at := func(t time.Time, msg string) {
+		out = append(out, logs.Event{Time: t, Stream: e.logStream, Message: msg})
+	}
+	if r.init {
+		at(e.created, fmt.Sprintf("INIT_START Runtime Version: %s\tRuntime Version ARN: arn:aws:lambda:%s::runtime:cloister-%s", cfg.Runtime, s.cfg.Region, cfg.Runtime))
+		for _, l := range seg.lines {
+			at(e.created, l)
+		}
+		s.cfg.Logs.Append(accountOf(cfg.FunctionArn), cfg.LoggingConfig.LogGroup, out...)
+		if r.tail != nil {
+			r.tail <- tailOf(out, false)
+		}
+		return
+	}
+	if !r.havePeak {
+		r.peak, r.havePeak = peakOf(e)
+	}
+	at(r.start, fmt.Sprintf("START RequestId: %s Version: %s", r.id, cfg.Version))
+	for _, l := range seg.lines {
+		at(r.start, l)
+	}
+	if seg.truncated {
+		at(r.start, "[cloister] log output of this invocation was truncated")
+	}
+	end := r.start.Add(r.duration)
+	if r.status == "timeout" {
+		at(end, fmt.Sprintf("%s %s Task timed out after %.2f seconds", end.UTC().Format("2006-01-02T15:04:05.000Z"), r.id, float64(cfg.Timeout)))
+	}
+	at(end, "END RequestId: "+r.id)
+	ms := float64(r.duration.Microseconds()) / 1000
+	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+		r.id, ms, int64(math.Ceil(ms)), cfg.MemorySize, (r.peak+(1<<20)-1)>>20)
+	if r.cold {
+		report += fmt.Sprintf("Init Duration: %.2f ms\t", float64(e.initDuration.Microseconds())/1000)
+	}
+	if r.status == "timeout" {
+		report += "Status: timeout"
+	}
+	at(end, report)
+	s.cfg.Logs.Append(accountOf(cfg.FunctionArn), cfg.LoggingConfig.LogGroup, out...)
+	if r.tail != nil {
+		r.tail <- tailOf(out, true)
+	}
+}
+
+// tailOf is the last 4 KB of a record's log as Invoke returns it.
+func tailOf(evs []logs.Event, _ bool) []byte {
+	var b strings.Builder
+	for _, ev := range evs {
+		b.WriteString(ev.Message)
+		b.WriteByte('\n')
+	}
+	t := b.String()
+	if len(t) > logTailBytes {
+		t = t[len(t)-logTailBytes:]
+	}
+	return []byte(t)
 }
 
 // newInvocation builds the event handed to the runtime.
@@ -159,113 +250,11 @@ func (e *env) await(inv *invocation, timeout time.Duration) (outcome, string) {
 	}
 }
 
-// record is what the log needs to know about a finished invocation.
-type record struct {
-	env      *env
-	id       string
-	start    time.Time
-	duration time.Duration
-	status   string
-	cold     bool
-}
-
-// finish cuts the invocation's log, writes its START/END/REPORT lines,
-// readies the environment for the next invocation (or destroys it) and
-// returns the log tail when asked.
-func (s *Service) finish(r *record, wantTail bool) []byte {
-	e := r.env
-	if err := e.pipe.sync(time.Second); err != nil && !errors.Is(err, errPipeClosed) {
-		e.log.Warn("log sync", "err", err)
-	}
-	lines, truncated := e.pipe.take()
-	peak, _ := e.sb.PeakMemory()
-	reuse := r.status == "ok"
-	if reuse {
-		if err := e.sb.ResetPeakMemory(); err != nil {
-			e.log.Debug("reset peak memory", "err", err)
-		}
-	}
-
-	cfg := e.cfg
-	var out []logs.Event
-	at := func(t time.Time, msg string) {
-		out = append(out, logs.Event{Time: t, Stream: e.logStream, Message: msg})
-	}
-	if r.cold {
-		at(e.created, fmt.Sprintf("INIT_START Runtime Version: %s\tRuntime Version ARN: arn:aws:lambda:%s::runtime:cloister-%s", cfg.Runtime, s.cfg.Region, cfg.Runtime))
-	}
-	at(r.start, fmt.Sprintf("START RequestId: %s Version: %s", r.id, cfg.Version))
-	for _, l := range lines {
-		at(r.start, l)
-	}
-	if truncated {
-		at(r.start, "[cloister] log output of this invocation was truncated")
-	}
-	end := r.start.Add(r.duration)
-	if r.status == "timeout" {
-		at(end, fmt.Sprintf("%s %s Task timed out after %.2f seconds", end.UTC().Format("2006-01-02T15:04:05.000Z"), r.id, float64(cfg.Timeout)))
-	}
-	at(end, "END RequestId: "+r.id)
-	ms := float64(r.duration.Microseconds()) / 1000
-	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-		r.id, ms, int64(math.Ceil(ms)), cfg.MemorySize, (peak+(1<<20)-1)>>20)
-	if r.cold {
-		report += fmt.Sprintf("Init Duration: %.2f ms\t", float64(e.initDuration.Microseconds())/1000)
-	}
-	if r.status == "timeout" {
-		report += "Status: timeout"
-	}
-	at(end, report)
-	s.cfg.Logs.Append(accountOf(cfg.FunctionArn), cfg.LoggingConfig.LogGroup, out...)
-	s.release(e, reuse)
-
-	if !wantTail {
+func tailIf(want bool, tail []byte) []byte {
+	if !want {
 		return nil
 	}
-	var b strings.Builder
-	for _, ev := range out {
-		if ev.Message == out[0].Message && r.cold {
-			continue // INIT_START is not part of an invocation's tail
-		}
-		b.WriteString(ev.Message)
-		b.WriteByte('\n')
-	}
-	tail := b.String()
-	if len(tail) > logTailBytes {
-		tail = tail[len(tail)-logTailBytes:]
-	}
-	return []byte(tail)
-}
-
-// appendLog writes lines of an environment outside any invocation (a failed
-// init) to its function's log.
-func (s *Service) appendLog(e *env, lines []string) {
-	evs := make([]logs.Event, 0, len(lines)+1)
-	evs = append(evs, logs.Event{Time: e.created, Stream: e.logStream,
-		Message: fmt.Sprintf("INIT_START Runtime Version: %s", e.cfg.Runtime)})
-	for _, l := range lines {
-		evs = append(evs, logs.Event{Time: time.Now(), Stream: e.logStream, Message: l})
-	}
-	s.cfg.Logs.Append(accountOf(e.cfg.FunctionArn), e.cfg.LoggingConfig.LogGroup, evs...)
-}
-
-// tailOfInitFailure is the log tail of an invocation whose environment
-// failed to start: the init output that was just logged.
-func (s *Service) tailOfInitFailure(req *api.InvokeRequest, name, account string) []byte {
-	if !req.LogTail {
-		return nil
-	}
-	evs := s.cfg.Logs.Read(account, req.Function.Config.LoggingConfig.LogGroup, "", 64)
-	var b strings.Builder
-	for _, ev := range evs {
-		b.WriteString(ev.Message)
-		b.WriteByte('\n')
-	}
-	t := b.String()
-	if len(t) > logTailBytes {
-		t = t[len(t)-logTailBytes:]
-	}
-	return []byte(t)
+	return tail
 }
 
 // invokedARN is the ARN the caller used: the alias ARN when invoked through

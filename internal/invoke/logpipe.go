@@ -4,29 +4,39 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"os"
 	"sync"
-	"time"
 )
 
 // maxSegment bounds the log output kept for one invocation.
 const maxSegment = 1 << 20
 
+// segment is the output of one stretch of an environment's life: its init,
+// or one invocation.
+type segment struct {
+	lines     []string
+	truncated bool
+}
+
 // logPipe is the pipe an environment's stdout and stderr write to, and its
-// reader, which splits the output into lines and cuts it into per-invocation
-// segments at sync markers.
+// reader, which splits the output into lines and cuts it into segments at
+// markers. The host writes a marker into the same pipe when an invocation
+// ends; since the pipe is FIFO, everything the function wrote before is
+// ahead of it, and everything the next invocation writes is behind it.
 type logPipe struct {
 	r, w   *os.File
-	marker []byte // "\x00cloister-sync-<random>\n": unforgeable by the function
+	marker []byte // "\x00cloister-cut-<random>\n": unforgeable by the function
 
 	mu        sync.Mutex
 	lines     []string
 	bytes     int
 	truncated bool
 	partial   []byte
-	synced    chan struct{} // receives one value per marker read
-	eof       chan struct{}
+
+	// segments receives one segment per marker, in order, and a last
+	// one at end of file.
+	segments chan segment
+	wmu      sync.Mutex
 }
 
 func newLogPipe() (*logPipe, error) {
@@ -42,15 +52,14 @@ func newLogPipe() (*logPipe, error) {
 	}
 	return &logPipe{
 		r: r, w: w,
-		marker: []byte("\x00cloister-sync-" + hex.EncodeToString(tok[:]) + "\n"),
-		synced: make(chan struct{}, 4),
-		eof:    make(chan struct{}),
+		marker:   []byte("\x00cloister-cut-" + hex.EncodeToString(tok[:]) + "\n"),
+		segments: make(chan segment, 64),
 	}, nil
 }
 
 // run reads the pipe until every write end is closed.
 func (p *logPipe) run() {
-	defer close(p.eof)
+	defer close(p.segments)
 	buf := make([]byte, 64<<10)
 	var pending []byte
 	for {
@@ -64,7 +73,7 @@ func (p *logPipe) run() {
 				}
 				p.consume(pending[:i], true)
 				pending = pending[i+len(p.marker):]
-				p.synced <- struct{}{}
+				p.segments <- p.take()
 			}
 			// Keep a tail that might be the start of a marker.
 			keep := min(len(pending), len(p.marker)-1)
@@ -75,6 +84,7 @@ func (p *logPipe) run() {
 		}
 		if err != nil {
 			p.consume(pending, true)
+			p.segments <- p.take()
 			return
 		}
 	}
@@ -113,42 +123,28 @@ func (p *logPipe) addLine(s string) {
 	p.bytes += len(s)
 }
 
-var errPipeClosed = errors.New("invoke: log pipe closed")
-
-// sync waits until everything written to the pipe before the call has been
-// read into the current segment.
-func (p *logPipe) sync(timeout time.Duration) error {
-	for drained := false; !drained; { // forget markers of syncs that gave up
-		select {
-		case <-p.synced:
-		default:
-			drained = true
-		}
-	}
-	if _, err := p.w.Write(p.marker); err != nil {
-		return err
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-p.synced:
-		return nil
-	case <-p.eof:
-		return errPipeClosed
-	case <-t.C:
-		return errors.New("invoke: log sync timed out")
-	}
-}
-
-// take returns the current segment's lines and starts a new segment.
-func (p *logPipe) take() (lines []string, truncated bool) {
+// take returns the current segment and starts a new one.
+func (p *logPipe) take() segment {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	lines, truncated = p.lines, p.truncated
+	s := segment{lines: p.lines, truncated: p.truncated}
 	p.lines, p.bytes, p.truncated = nil, 0, false
-	return lines, truncated
+	return s
+}
+
+// cut ends the current segment: what was written before the call belongs to
+// it. It costs one small write and never waits for the reader.
+func (p *logPipe) cut() error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	_, err := p.w.Write(p.marker)
+	return err
 }
 
 // closeWriter drops the host's write end; the reader ends once the sandbox's
 // copies are gone too.
-func (p *logPipe) closeWriter() { p.w.Close() }
+func (p *logPipe) closeWriter() {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	p.w.Close()
+}

@@ -64,11 +64,9 @@ type Service struct {
 	wg   sync.WaitGroup
 }
 
-// pool holds one envKey's environments.
+// pool holds one envKey's idle environments, most recently used last.
 type pool struct {
-	idle      []*env // most recently used last
-	finishing int    // environments about to become idle
-	notify    chan struct{}
+	idle []*env
 }
 
 // New builds the data plane and starts its reaper.
@@ -235,27 +233,20 @@ func accountOf(arn string) string {
 	return ""
 }
 
-// acquire returns an idle environment for key, waits briefly for one that is
-// finishing an invocation, or starts a new one.
+// acquire returns an idle environment for key, or starts a new one.
 func (s *Service) acquire(ctx context.Context, key envKey, fn *functions.Function, requestID string) (*env, bool, error) {
-	waitUntil := time.Now().Add(50 * time.Millisecond)
 	var stale []*env
 	defer func() {
 		for _, e := range stale {
 			s.discard(e)
 		}
 	}()
-	for {
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			return nil, false, awserr.New(awserr.ServiceUnavailable, "The server is shutting down.")
-		}
-		p := s.pools[key]
-		if p == nil {
-			p = &pool{notify: make(chan struct{}, 1)}
-			s.pools[key] = p
-		}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, false, awserr.New(awserr.ServiceUnavailable, "The server is shutting down.")
+	}
+	if p := s.pools[key]; p != nil {
 		for len(p.idle) > 0 {
 			e := p.idle[len(p.idle)-1]
 			p.idle = p.idle[:len(p.idle)-1]
@@ -265,35 +256,24 @@ func (s *Service) acquire(ctx context.Context, key envKey, fn *functions.Functio
 			}
 			stale = append(stale, e)
 		}
-		if p.finishing > 0 && time.Now().Before(waitUntil) {
-			s.mu.Unlock()
-			select {
-			case <-p.notify:
-			case <-time.After(5 * time.Millisecond):
-			case <-ctx.Done():
-				return nil, false, ctx.Err()
-			}
-			continue
-		}
-		mem := fn.Config.MemorySize
-		victims := s.makeRoom(mem)
-		if s.usedMB+mem > s.cfg.MemoryBudgetMB {
-			s.mu.Unlock()
-			stale = append(stale, victims...)
-			return nil, false, throttled(reasonAccount)
-		}
-		s.usedMB += mem
-		s.mu.Unlock()
-		stale = append(stale, victims...)
-		e, err := s.start(ctx, key, fn, requestID)
-		if err != nil {
-			s.mu.Lock()
-			s.usedMB -= mem
-			s.mu.Unlock()
-			return nil, true, err
-		}
-		return e, true, nil
 	}
+	mem := fn.Config.MemorySize
+	victims := s.makeRoom(mem)
+	stale = append(stale, victims...)
+	if s.usedMB+mem > s.cfg.MemoryBudgetMB {
+		s.mu.Unlock()
+		return nil, false, throttled(reasonAccount)
+	}
+	s.usedMB += mem
+	s.mu.Unlock()
+	e, err := s.start(ctx, key, fn, requestID)
+	if err != nil {
+		s.mu.Lock()
+		s.usedMB -= mem
+		s.mu.Unlock()
+		return nil, true, err
+	}
+	return e, true, nil
 }
 
 // makeRoom removes least recently used idle environments of any function
@@ -349,36 +329,19 @@ func (e *env) usable(maxLifetime time.Duration) bool {
 // destroys it if it should not run again.
 func (s *Service) release(e *env, reuse bool) {
 	s.mu.Lock()
-	p := s.pools[e.key]
-	if p == nil {
-		p = &pool{notify: make(chan struct{}, 1)}
-		s.pools[e.key] = p
-	}
-	p.finishing--
 	if !reuse || s.closed || !e.usable(s.cfg.MaxLifetime) || s.retiredLocked(e) {
 		s.unaccountLocked(e)
 		s.mu.Unlock()
 		e.destroy()
 		return
 	}
-	e.lastUsed = time.Now()
-	p.idle = append(p.idle, e)
-	s.mu.Unlock()
-	select {
-	case p.notify <- struct{}{}:
-	default:
-	}
-}
-
-// finishing marks an environment's invocation as done but not yet released.
-func (s *Service) finishing(e *env) {
-	s.mu.Lock()
 	p := s.pools[e.key]
 	if p == nil {
-		p = &pool{notify: make(chan struct{}, 1)}
+		p = &pool{}
 		s.pools[e.key] = p
 	}
-	p.finishing++
+	e.lastUsed = time.Now()
+	p.idle = append(p.idle, e)
 	s.mu.Unlock()
 }
 
@@ -421,7 +384,7 @@ func (s *Service) reapLoop() {
 			p.idle = keep
 			// Empty pools are dropped; release recreates a pool for a
 			// busy environment whose pool is gone.
-			if len(p.idle) == 0 && p.finishing == 0 {
+			if len(p.idle) == 0 {
 				delete(s.pools, k)
 			}
 		}
