@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -260,7 +261,7 @@ type fnSpec struct {
 }
 
 // create makes a function and waits until it is Active.
-func (h *harness) create(t *testing.T, name string, s fnSpec) {
+func (h *harness) create(t testing.TB, name string, s fnSpec) {
 	t.Helper()
 	if s.runtime == "" {
 		s.runtime, s.handler, s.zip = "provided.al2023", "bootstrap", probeZip
@@ -363,3 +364,51 @@ func uniqueName(t *testing.T) string {
 
 // testLogger shows the server's errors in the test output.
 var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+// getB is get for benchmarks.
+func getB(b *testing.B) *harness {
+	b.Helper()
+	if os.Geteuid() != 0 {
+		b.Skip("sandboxes need root")
+	}
+	if buildErr != nil {
+		b.Fatal(buildErr)
+	}
+	hOnce.Do(func() { h, hErr = newHarness() })
+	if hErr != nil {
+		b.Fatalf("harness: %v", hErr)
+	}
+	return h
+}
+
+func delInput(name string) *lambda.DeleteFunctionInput {
+	return &lambda.DeleteFunctionInput{FunctionName: aws.String(name)}
+}
+
+// extractBootstrap writes the bootstrap of a zip to path.
+func extractBootstrap(zipData []byte, path string) error {
+	zr, err := zip.NewReader(bytes.NewReader(zipData), int64(len(zipData)))
+	if err != nil {
+		return err
+	}
+	for _, f := range zr.File {
+		if f.Name != "bootstrap" {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		out, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, rc); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	}
+	return fmt.Errorf("no bootstrap in zip")
+}

@@ -25,9 +25,10 @@ type invocation struct {
 	clientContext string // decoded JSON
 	traceID       string
 
-	once   sync.Once
-	result chan outcome // buffered 1
-	taken  atomic.Bool  // a /next handed the event to the runtime
+	once     sync.Once
+	result   chan outcome // buffered 1
+	taken    atomic.Bool  // a /next handed the event to the runtime
+	answered atomic.Bool  // the runtime posted its response or error
 }
 
 // outcome is what the runtime reported for an invocation.
@@ -107,6 +108,7 @@ func (e *env) serveNext(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(inv.payload)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(inv.payload)
+
 }
 
 func (e *env) serveResult(w http.ResponseWriter, r *http.Request, id, kind string) {
@@ -138,20 +140,32 @@ func (e *env) serveResult(w http.ResponseWriter, r *http.Request, id, kind strin
 	default:
 		o = outcome{payload: body}
 	}
-	if !inv.deliver(o) {
+	if len(body) > maxResponse {
+		inv.deliver(o)
+		e.clearCurrent(inv)
+		runtimeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Response payload size exceeded maximum allowed payload size (6291556 bytes).")
+		return
+	}
+	if inv.answered.Swap(true) {
 		runtimeError(w, http.StatusBadRequest, "InvalidStateTransition", "State transition from Ready to Running failed for runtime. Error: invocation already answered")
 		return
 	}
+	e.clearCurrent(inv)
+	// Acknowledge first, then hand the outcome over: the runtime's next
+	// /next then overlaps with the response to the invoker.
+	accepted(w)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	inv.deliver(o)
+}
+
+func (e *env) clearCurrent(inv *invocation) {
 	e.mu.Lock()
 	if e.cur == inv {
 		e.cur = nil
 	}
 	e.mu.Unlock()
-	if len(body) > maxResponse {
-		runtimeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Response payload size exceeded maximum allowed payload size (6291556 bytes).")
-		return
-	}
-	accepted(w)
 }
 
 func (e *env) serveInitError(w http.ResponseWriter, r *http.Request) {
