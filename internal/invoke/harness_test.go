@@ -124,6 +124,7 @@ type harness struct {
 	fns       *functions.Service
 	sandboxes *sandbox.Manager
 	inv       *invoke.Service
+	invCfg    invoke.Config
 	logs      *logs.Store
 	srv       *httptest.Server
 	account   string
@@ -200,10 +201,11 @@ func newHarness() (*harness, error) {
 		return fail(err)
 	}
 	h.logs = logs.NewStore(1 << 20)
-	h.inv, err = invoke.New(invoke.Config{
+	h.invCfg = invoke.Config{
 		Region: region, Sandboxes: h.sandboxes, Functions: h.fns, Runtimes: catalog, RuntimeDir: rtDir,
 		CodeDir: filepath.Join(dir, "code"), Logs: h.logs,
-	})
+	}
+	h.inv, err = invoke.New(h.invCfg)
 	if err != nil {
 		return fail(err)
 	}
@@ -411,4 +413,24 @@ func extractBootstrap(zipData []byte, path string) error {
 		return out.Close()
 	}
 	return fmt.Errorf("no bootstrap in zip")
+}
+
+// request resolves a function for a direct call into an invoke.Service.
+func (h *harness) request(t *testing.T, name, payload string) *api.InvokeRequest {
+	t.Helper()
+	fn, err := h.fns.Resolve(context.Background(), functions.Ref{Account: h.account, Name: name}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &api.InvokeRequest{RequestID: fmt.Sprintf("req-%d", time.Now().UnixNano()), Function: fn, Payload: []byte(payload)}
+}
+
+// decodeBytes unmarshals JSON bytes.
+func decodeBytes[T any](t *testing.T, b []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("decode %q: %v", b, err)
+	}
+	return v
 }

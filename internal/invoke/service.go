@@ -105,6 +105,19 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// Environments is the number of live environments of a function (all
+// versions), busy or idle: for tests and metrics.
+func (s *Service) Environments(account, name string) (idle int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, p := range s.pools {
+		if k.account == account && k.function == name {
+			idle += len(p.idle)
+		}
+	}
+	return idle
+}
+
 // Close destroys every environment and stops the reaper.
 func (s *Service) Close() {
 	s.mu.Lock()
@@ -362,7 +375,11 @@ func (s *Service) discard(e *env) {
 }
 
 func (s *Service) reapLoop() {
-	t := time.NewTicker(15 * time.Second)
+	// Check often enough that an idle or expired environment outlives its
+	// limit by at most a quarter of it (and by at most 15 s).
+	every := min(15*time.Second, s.cfg.IdleTimeout/4, s.cfg.MaxLifetime/4)
+	every = max(every, 50*time.Millisecond)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
