@@ -9,6 +9,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -50,6 +53,10 @@ func InitMain() int {
 		fmt.Fprintf(os.Stderr, "sandbox: %v: the init runs only inside a sandbox made by the manager\n", err)
 		return 2
 	}
+	// Executed through /proc/self/fd/4, the init would be called "4" in ps.
+	if name, err := unix.BytePtrFromString("cloister-init"); err == nil {
+		unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(name)), 0, 0, 0)
+	}
 	in, err := newInit()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sandbox init: %v\n", err)
@@ -84,9 +91,7 @@ type initProc struct {
 func newInit() (*initProc, error) {
 	// Nothing the init holds may reach the function: mark every inherited
 	// descriptor close-on-exec.
-	if err := unix.CloseRange(initBinFD, ^uint(0), 0); err != nil {
-		return nil, fmt.Errorf("close_range: %w", err)
-	}
+	unix.Close(initBinFD) // only needed by execve
 	if err := unix.CloseRange(ctlFD, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("close_range: %w", err)
 	}
@@ -101,7 +106,7 @@ func newInit() (*initProc, error) {
 		c.Close()
 		return nil, errors.New("control socket is not a unix socket")
 	}
-	in := &initProc{ctl: newConn(uc), chld: make(chan os.Signal, 1)}
+	in := &initProc{ctl: newConn(uc, initRecvBuf), chld: make(chan os.Signal, 1)}
 	// As pid 1 the init only receives signals it handles. Catch all of them
 	// so that none sent by the function (same uid) makes Go exit, and keep
 	// SIGCHLD on its own channel so a flood of others cannot crowd it out.
@@ -123,6 +128,9 @@ func (in *initProc) run() int {
 	if err := in.ctl.send(message{Kind: kindReady}); err != nil {
 		return 1
 	}
+	if err := in.ctl.waitReadable(); err != nil {
+		return 1
+	}
 	m, fds, err := in.ctl.recv()
 	if err == io.EOF {
 		return 0 // the manager retired this zygote
@@ -132,14 +140,26 @@ func (in *initProc) run() int {
 		in.fail(fmt.Errorf("expected a start message: %v", err))
 		return 1
 	}
-	pid, listeners, err := in.claim(m.Start, fds)
+	listeners, err := in.prepare(m.Start, fds[2:])
+	closeFDs(fds[2:]) // the trees are attached (or useless)
+	if err != nil {
+		closeFDs(fds[:2])
+		in.fail(err)
+		return 1
+	}
+	// The host can serve the listeners while the function boots.
+	err = in.ctl.send(message{Kind: kindListening, Listening: &listeningMsg{Listeners: len(listeners)}}, listeners...)
+	closeFDs(listeners)
+	if err != nil {
+		closeFDs(fds[:2])
+		return 1
+	}
+	pid, err := in.launch(m.Start, fds[0], fds[1]) // takes stdout and stderr
 	if err != nil {
 		in.fail(err)
 		return 1
 	}
-	err = in.ctl.send(message{Kind: kindStarted, Started: &startedMsg{Pid: pid, Listeners: len(listeners)}}, listeners...)
-	closeFDs(listeners)
-	if err != nil {
+	if err := in.ctl.send(message{Kind: kindStarted, Started: &startedMsg{Pid: pid}}); err != nil {
 		return 1
 	}
 	return in.supervise(pid)
@@ -148,9 +168,11 @@ func (in *initProc) run() int {
 // fail reports err to the host, best effort.
 func (in *initProc) fail(err error) {
 	text := err.Error()
-	if len(text) > maxErrorText {
-		text = text[:maxErrorText]
+	if len(text) > maxErrorText-8 {
+		text = text[:maxErrorText-8]
 	}
+	// JSON would turn invalid UTF-8 (a cut rune) into longer U+FFFD.
+	text = strings.ToValidUTF8(text, "?")
 	if in.ctl.send(message{Kind: kindError, Error: text}) != nil {
 		fmt.Fprintf(os.Stderr, "sandbox init: %v\n", err)
 	}
@@ -169,6 +191,9 @@ func (in *initProc) warmUp() error {
 	if err := composeRoot(); err != nil {
 		return err
 	}
+	if err := hardenThread(); err != nil {
+		return err
+	}
 	// Let Go probe pidfd support now rather than in the claim's fork.
 	if p, err := os.FindProcess(os.Getpid()); err == nil {
 		p.Release()
@@ -176,100 +201,93 @@ func (in *initProc) warmUp() error {
 	return nil
 }
 
-// claim turns the zygote into the sandbox of st and starts the function.
-// fds are stdout, stderr, the /var/task tree, then the optional
-// /var/runtime and /opt trees; claim closes them.
-func (in *initProc) claim(st *startMsg, fds []int) (pid int, listeners []int, err error) {
-	defer closeFDs(fds)
-	stdout, stderr := fds[0], fds[1]
-	trees := []struct {
-		fd     int
-		target string
-	}{{fds[2], "/var/task"}}
-	next := 3
+// prepare turns the zygote into the sandbox of st: cgroup namespace,
+// hostname, the function's trees, /tmp and the listening sockets, which it
+// returns. trees are the /var/task tree, then the optional /var/runtime and
+// /opt trees.
+func (in *initProc) prepare(st *startMsg, trees []int) ([]int, error) {
+	targets := []string{"/var/task"}
 	if st.Runtime {
-		trees = append(trees, struct {
-			fd     int
-			target string
-		}{fds[next], "/var/runtime"})
-		next++
+		targets = append(targets, "/var/runtime")
 	}
 	if st.Opt {
-		trees = append(trees, struct {
-			fd     int
-			target string
-		}{fds[next], "/opt"})
+		targets = append(targets, "/opt")
 	}
 	// The zygote now sits in its final cgroup: root a cgroup namespace
-	// there, so /proc/self/cgroup shows "/" and nothing of the host.
+	// there (for the locked thread, which forks the function), so
+	// /proc/self/cgroup shows "/" and nothing of the host.
 	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-		return 0, nil, fmt.Errorf("cgroup namespace: %w", err)
+		return nil, fmt.Errorf("cgroup namespace: %w", err)
 	}
 	if err := unix.Sethostname([]byte(st.Hostname)); err != nil {
-		return 0, nil, fmt.Errorf("sethostname: %w", err)
+		return nil, fmt.Errorf("sethostname: %w", err)
 	}
-	for _, t := range trees {
-		if err := attachTree(t.fd, t.target); err != nil {
-			return 0, nil, err
+	for i, target := range targets {
+		if err := attachTree(trees[i], target); err != nil {
+			return nil, err
 		}
 	}
 	if err := mountTmp(st.TmpMB); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
-	if listeners, err = listen(st.Listen); err != nil {
-		return 0, nil, err
-	}
-	defer func() {
-		if err != nil {
-			closeFDs(listeners)
-			listeners = nil
-		}
-	}()
+	return listen(st.Listen)
+}
+
+// launch drops the locked thread's privileges and forks the function from
+// it with stdin /dev/null, stdout and stderr as given; it closes stdout and
+// stderr.
+func (in *initProc) launch(st *startMsg, stdout, stderr int) (int, error) {
+	out, errf := os.NewFile(uintptr(stdout), "stdout"), os.NewFile(uintptr(stderr), "stderr")
+	defer out.Close()
+	defer errf.Close()
 	// The function expects ordinary blocking standard streams.
 	for _, fd := range []int{stdout, stderr} {
 		if err := unix.SetNonblock(fd, false); err != nil {
-			return 0, nil, fmt.Errorf("standard stream: %w", err)
+			return 0, fmt.Errorf("standard stream: %w", err)
 		}
 	}
 	stdin, err := os.Open("/dev/null")
 	if err != nil {
-		return 0, nil, err
+		return 0, err
 	}
 	defer stdin.Close()
-	if err := confine(in.prog, st.NProc); err != nil {
-		return 0, nil, fmt.Errorf("confine: %w", err)
+	if err := confineThread(in.prog, st.NProc); err != nil {
+		return 0, fmt.Errorf("confine: %w", err)
 	}
 	// Belt and braces: whatever was opened since start is close-on-exec too.
 	if err := unix.CloseRange(ctlFD, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return 0, nil, fmt.Errorf("close_range: %w", err)
+		return 0, fmt.Errorf("close_range: %w", err)
 	}
 	env := st.Env
 	if env == nil {
 		env = []string{} // nil would mean "inherit"
 	}
-	out, errf := os.NewFile(uintptr(stdout), "stdout"), os.NewFile(uintptr(stderr), "stderr")
 	p, err := os.StartProcess(st.Args[0], st.Args, &os.ProcAttr{
 		Dir:   "/var/task",
 		Env:   env,
 		Files: []*os.File{stdin, out, errf},
 	})
-	// The descriptors now belong to the os.Files; keep defer closeFDs off them.
-	fds[0], fds[1] = -1, -1
-	out.Close()
-	errf.Close()
 	if err != nil {
-		return 0, nil, fmt.Errorf("start function: %w", err)
+		return 0, fmt.Errorf("start function: %w", err)
 	}
-	pid = p.Pid
+	pid := p.Pid
 	p.Release()
-	return pid, listeners, nil
+	return pid, nil
 }
 
-// supervise reaps every child that exits, and returns once the function
-// has; the caller then exits, which makes the kernel kill whatever is left
-// in the pid namespace. It also returns when the host closes the control
-// channel.
+// confineDelay is how long after the function's start the init confines
+// its own remaining threads (see confineThread for why that window is safe):
+// the signals that takes would otherwise compete with the function's boot.
+const confineDelay = 10 * time.Millisecond
+
+// supervise confines the init's other threads, reaps every child that
+// exits, and returns once the function has; the caller then exits, which
+// makes the kernel kill whatever is left in the pid namespace. It also
+// returns when the host closes the control channel, or when the init cannot
+// confine itself.
 func (in *initProc) supervise(fn int) int {
+	confineNow := time.NewTimer(confineDelay)
+	defer confineNow.Stop()
 	hostGone := make(chan struct{})
 	go func() {
 		defer close(hostGone)
@@ -304,6 +322,11 @@ func (in *initProc) supervise(fn int) int {
 		case <-in.chld:
 		case <-hostGone:
 			return 0
+		case <-confineNow.C:
+			if err := confineProcess(in.prog); err != nil {
+				in.fail(fmt.Errorf("confine init: %w", err))
+				return 1
+			}
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,9 +47,10 @@ func run(m *testing.M) int {
 // buildProbe compiles testdata/probe as a static binary into a directory
 // the sandbox's ids can read.
 func buildProbe() (string, error) {
+	// go test puts its own GOROOT/bin first in PATH.
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("build probe: no go command in PATH: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "cloister-probe-")
 	if err != nil {
@@ -92,7 +92,6 @@ func manager(t testing.TB, variant string) *sandbox.Manager {
 	}
 	cfg := sandbox.Config{
 		CgroupParent: fmt.Sprintf("cloister-test-%d-%s", os.Getpid(), variant),
-		HostIDBase:   0x60000000 + uint32(len(managers))*0x10000,
 		MaxSandboxes: 1024,
 	}
 	switch variant {
@@ -198,9 +197,12 @@ func startSpec(t testing.TB, m *sandbox.Manager, spec sandbox.Spec) (*sandbox.Sa
 	return s, outR, errR
 }
 
-// readLine reads up to and including the first newline.
-func readLine(t testing.TB, r io.Reader) string {
+// readLine reads up to and including the first newline, waiting at most
+// 30 seconds.
+func readLine(t testing.TB, r *os.File) string {
 	t.Helper()
+	r.SetReadDeadline(time.Now().Add(30 * time.Second))
+	defer r.SetReadDeadline(time.Time{})
 	var b strings.Builder
 	buf := make([]byte, 1)
 	for {
@@ -215,4 +217,13 @@ func readLine(t testing.TB, r io.Reader) string {
 			t.Fatalf("read line: %v (got %q)", err, b.String())
 		}
 	}
+}
+
+const nonRootEnv = "SANDBOX_TEST_NONROOT"
+
+// nonRootChild runs in a copy of the test binary started as nobody.
+func nonRootChild() int {
+	_, err := sandbox.NewManager(context.Background(), sandbox.Config{})
+	fmt.Print(err)
+	return 0
 }

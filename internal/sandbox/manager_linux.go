@@ -28,6 +28,9 @@ const (
 	claimTimeout = 30 * time.Second
 )
 
+// refillDelay separates a claim from the spawn that replaces its zygote.
+const refillDelay = 20 * time.Millisecond
+
 // Manager creates sandboxes on this host and owns their cgroups, host id
 // ranges and the zygote pool.
 type Manager struct {
@@ -37,6 +40,7 @@ type Manager struct {
 	ids     *idRange
 	devNull *os.File
 	initBin *os.File // InitPath, opened once: see spawn
+	idLock  *os.File // holds this Manager's host id range
 	seq     atomic.Uint64
 
 	pool   chan *zygote // ready zygotes; only refill sends
@@ -67,28 +71,45 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 	if err := checkHost(cfg.InitPath); err != nil {
 		return nil, err
 	}
+	base := cfg.HostIDBase
+	if base == 0 {
+		base = defaultHostIDBase
+	}
+	base, idLock, err := claimIDRange(base, cfg.HostIDBase == 0)
+	if err != nil {
+		return nil, err
+	}
+	var closers []func() error
+	fail := func(err error) (*Manager, error) {
+		for _, c := range closers {
+			c()
+		}
+		return nil, err
+	}
+	closers = append(closers, idLock.Close)
 	cg, err := cgroup.Open(cfg.CgroupParent)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrIsolation, err)
+		return fail(fmt.Errorf("%w: %w", ErrIsolation, err))
 	}
+	closers = append(closers, cg.Close)
 	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
-		cg.Close()
-		return nil, fmt.Errorf("sandbox: %w", err)
+		return fail(fmt.Errorf("sandbox: %w", err))
 	}
+	closers = append(closers, devNull.Close)
 	initBin, err := os.Open(cfg.InitPath)
 	if err != nil {
-		cg.Close()
-		devNull.Close()
-		return nil, fmt.Errorf("sandbox: init binary: %w", err)
+		return fail(fmt.Errorf("sandbox: init binary: %w", err))
 	}
+	closers = append(closers, initBin.Close)
 	m := &Manager{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		cg:      cg,
-		ids:     newIDRange(cfg.HostIDBase, cfg.MaxSandboxes),
+		ids:     newIDRange(base, cfg.MaxSandboxes),
 		devNull: devNull,
 		initBin: initBin,
+		idLock:  idLock,
 		pool:    make(chan *zygote, cfg.PoolSize),
 		kick:    make(chan struct{}, 1),
 		live:    map[string]*Sandbox{},
@@ -98,10 +119,7 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 	// here, at start-up, not at the first invocation.
 	z, err := m.spawn(ctx)
 	if err != nil {
-		cg.Close()
-		devNull.Close()
-		initBin.Close()
-		return nil, fmt.Errorf("sandbox: host check: %w", err)
+		return fail(fmt.Errorf("sandbox: host check: %w", err))
 	}
 	refillCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
@@ -144,8 +162,9 @@ func checkHost(initPath string) error {
 	if err != nil {
 		return fmt.Errorf("sandbox: init binary: %w", err)
 	}
-	if !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
-		return fmt.Errorf("sandbox: init binary %s is not an executable file", initPath)
+	// The init executes it as the sandbox's root, an unprivileged host uid.
+	if !fi.Mode().IsRegular() || fi.Mode()&0o001 == 0 {
+		return fmt.Errorf("sandbox: init binary %s must be a file executable by others (mode o+x)", initPath)
 	}
 	if fi, err := os.Stat(stage); err != nil || !fi.IsDir() {
 		return fmt.Errorf("%w: %s must be a directory (sandbox roots are composed over it in private mount namespaces)", ErrIsolation, stage)
@@ -176,11 +195,17 @@ func (m *Manager) removeLeftovers() {
 }
 
 // Start creates a sandbox for spec and starts the function in it. It takes
-// a pooled zygote when one is ready and forks a fresh one otherwise. When
-// Start returns, the listeners are open and the function has been exec'd.
+// a pooled zygote when one is ready and forks a fresh one otherwise. Start
+// returns once the sandbox is complete and its listeners are open; the
+// function is being exec'd at that moment, so that the caller can serve the
+// listeners while it boots. If the exec fails (say, Args[0] does not exist
+// or is not executable), Wait reports it in Exit.Err.
 func (m *Manager) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 	if err := spec.validate(); err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start sandbox %s: %w", spec.ID, err)
 	}
 	if spec.Hostname == "" {
 		spec.Hostname = "localhost"
@@ -201,21 +226,29 @@ func (m *Manager) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 
 	s, err := m.start(ctx, &spec)
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err != nil {
 		delete(m.live, spec.ID)
+		m.mu.Unlock()
 		return nil, fmt.Errorf("start sandbox %s: %w", spec.ID, err)
 	}
 	m.live[spec.ID] = s
+	closed := m.closed
+	m.mu.Unlock()
+	if closed {
+		s.Close()
+		return nil, fmt.Errorf("start sandbox %s: %w", spec.ID, ErrClosed)
+	}
 	return s, nil
 }
 
 func (m *Manager) start(ctx context.Context, spec *Spec) (*Sandbox, error) {
+	// Refill only once the claim is done: spawning forks this process and
+	// would compete with the claim and the function's start for the CPU.
+	defer m.kickRefill()
 	for {
 		var z *zygote
 		select {
 		case z = <-m.pool:
-			m.kickRefill()
 		default:
 			var err error
 			if z, err = m.spawn(ctx); err != nil {
@@ -263,13 +296,15 @@ func (m *Manager) Close() error {
 	m.mu.Lock()
 	live := make([]*Sandbox, 0, len(m.live))
 	for _, s := range m.live {
-		live = append(live, s)
+		if s != nil {
+			live = append(live, s)
+		}
 	}
 	m.mu.Unlock()
 	for _, s := range live {
 		errs = append(errs, s.Close())
 	}
-	errs = append(errs, m.cg.Close(), m.devNull.Close(), m.initBin.Close())
+	errs = append(errs, m.cg.Close(), m.devNull.Close(), m.initBin.Close(), m.idLock.Close())
 	return errors.Join(errs...)
 }
 
@@ -308,6 +343,12 @@ func (m *Manager) refill(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-m.kick:
+		}
+		// Let the sandbox just claimed start its function first.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(refillDelay):
 		}
 	}
 }
@@ -353,7 +394,7 @@ func (m *Manager) spawn(ctx context.Context) (_ *zygote, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: control socket: %w", err)
 	}
-	z.ctl = newConn(c.(*net.UnixConn))
+	z.ctl = newConn(c.(*net.UnixConn), hostRecvBuf)
 
 	root, fn := m.ids.hostIDs(slot)
 	attr := &syscall.SysProcAttr{
@@ -384,9 +425,11 @@ func (m *Manager) spawn(ctx context.Context) (_ *zygote, err error) {
 	// InitPath (go test's build directory is 0700), and a binary replaced on
 	// disk by an upgrade does not change what sandboxes run.
 	z.cmd = &exec.Cmd{
-		Path:        fmt.Sprintf("/proc/self/fd/%d", initBinFD),
-		Args:        []string{m.cfg.InitPath, initArg},
-		Env:         []string{"GOMAXPROCS=1"},
+		Path: fmt.Sprintf("/proc/self/fd/%d", initBinFD),
+		Args: []string{m.cfg.InitPath, initArg},
+		// One P is plenty for the init. Race-enabled builds (tests) would
+		// otherwise hold every exiting init for a second.
+		Env:         []string{"GOMAXPROCS=1", "GORACE=atexit_sleep_ms=0"},
 		Dir:         "/",
 		Stderr:      os.Stderr, // the init writes here only if it crashes
 		ExtraFiles:  []*os.File{initEnd, m.initBin},
@@ -401,6 +444,16 @@ func (m *Manager) spawn(ctx context.Context) (_ *zygote, err error) {
 		close(z.exited)
 	}()
 	initEnd.Close()
+	if _, ok := z.cg.CloneFD(); !ok {
+		// cgroup v1 cannot place a child at clone time: move the zygote in
+		// while it starts up. After an idle spell the move waits for an RCU
+		// grace period (milliseconds), which overlaps the zygote's warm-up
+		// here and stays off the claim path. The zygote forks nothing before
+		// its claim.
+		if err := z.cg.Attach(z.cmd.Process.Pid); err != nil {
+			return nil, err
+		}
+	}
 
 	msg, fds, err := z.ctl.recvCtx(ctx, readyTimeout)
 	closeFDs(fds)
@@ -413,13 +466,6 @@ func (m *Manager) spawn(ctx context.Context) (_ *zygote, err error) {
 		return nil, fmt.Errorf("sandbox: init: %s", msg.Error)
 	default:
 		return nil, fmt.Errorf("%w: %s before ready", errProtocol, msg.Kind)
-	}
-	if _, ok := z.cg.CloneFD(); !ok {
-		// cgroup v1: move it in now, off the claim path (an attach after an
-		// idle spell waits for an RCU grace period).
-		if err := z.cg.Attach(z.cmd.Process.Pid); err != nil {
-			return nil, err
-		}
 	}
 	return z, nil
 }

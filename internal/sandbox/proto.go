@@ -12,12 +12,13 @@ import (
 // SOCK_SEQPACKET socketpair: one JSON message per packet, file descriptors
 // attached with SCM_RIGHTS.
 //
-//	init -> host  ready    zygote warmed up (root composed, filter assembled)
-//	host -> init  start    claim: spec; fds stdout, stderr, /var/task tree,
-//	                       [/var/runtime tree], [/opt tree]
-//	init -> host  started  function running; fds: the listening sockets
-//	init -> host  exit     the function's wait status; the init then exits
-//	init -> host  error    warm-up or claim failed; the init then exits
+//	init -> host  ready      zygote warmed up (root composed, filter assembled)
+//	host -> init  start      claim: spec; fds stdout, stderr, /var/task tree,
+//	                         [/var/runtime tree], [/opt tree]
+//	init -> host  listening  root complete; fds: the listening sockets
+//	init -> host  started    the function was exec'd
+//	init -> host  exit       the function's wait status; the init then exits
+//	init -> host  error      warm-up, claim or start failed; the init exits
 //
 // Once the function runs, the init shares a uid with code the host does not
 // trust, so the host decodes everything strictly and acts on nothing but the
@@ -32,21 +33,23 @@ const maxFDs = maxListeners + 5
 
 // Message kinds.
 const (
-	kindReady   = "ready"
-	kindStart   = "start"
-	kindStarted = "started"
-	kindExit    = "exit"
-	kindError   = "error"
+	kindReady     = "ready"
+	kindStart     = "start"
+	kindListening = "listening"
+	kindStarted   = "started"
+	kindExit      = "exit"
+	kindError     = "error"
 )
 
 var errProtocol = errors.New("sandbox: control protocol violation")
 
 type message struct {
-	Kind    string      `json:"kind"`
-	Start   *startMsg   `json:"start,omitempty"`
-	Started *startedMsg `json:"started,omitempty"`
-	Exit    *exitMsg    `json:"exit,omitempty"`
-	Error   string      `json:"error,omitempty"`
+	Kind      string        `json:"kind"`
+	Start     *startMsg     `json:"start,omitempty"`
+	Listening *listeningMsg `json:"listening,omitempty"`
+	Started   *startedMsg   `json:"started,omitempty"`
+	Exit      *exitMsg      `json:"exit,omitempty"`
+	Error     string        `json:"error,omitempty"`
 }
 
 // startMsg is the part of a Spec the init needs.
@@ -61,9 +64,12 @@ type startMsg struct {
 	NProc    uint64   `json:"nproc"`   // RLIMIT_NPROC
 }
 
+type listeningMsg struct {
+	Listeners int `json:"listeners"` // descriptors that follow
+}
+
 type startedMsg struct {
-	Pid       int `json:"pid"` // the function, in the sandbox's pid namespace
-	Listeners int `json:"listeners"`
+	Pid int `json:"pid"` // the function, in the sandbox's pid namespace
 }
 
 type exitMsg struct {
@@ -85,8 +91,8 @@ func (m *message) fds() int {
 			n++
 		}
 		return n
-	case m.Started != nil:
-		return m.Started.Listeners
+	case m.Listening != nil:
+		return m.Listening.Listeners
 	}
 	return 0
 }
@@ -133,7 +139,7 @@ func decode(b []byte, nfds int) (message, error) {
 // the payload is within bounds.
 func (m *message) validate() error {
 	payloads := 0
-	for _, p := range []bool{m.Start != nil, m.Started != nil, m.Exit != nil, m.Error != ""} {
+	for _, p := range []bool{m.Start != nil, m.Listening != nil, m.Started != nil, m.Exit != nil, m.Error != ""} {
 		if p {
 			payloads++
 		}
@@ -169,12 +175,19 @@ func (m *message) validate() error {
 		if s.NProc < 16 || s.NProc > 1<<22 {
 			return bad("nproc %d", s.NProc)
 		}
+	case kindListening:
+		if m.Listening == nil || payloads != 1 {
+			return bad("want exactly a listening payload")
+		}
+		if m.Listening.Listeners < 0 || m.Listening.Listeners > maxListeners {
+			return bad("%d listeners", m.Listening.Listeners)
+		}
 	case kindStarted:
 		if m.Started == nil || payloads != 1 {
 			return bad("want exactly a started payload")
 		}
-		if m.Started.Pid < 1 || m.Started.Pid > 1<<22 || m.Started.Listeners < 0 || m.Started.Listeners > maxListeners {
-			return bad("pid %d, %d listeners", m.Started.Pid, m.Started.Listeners)
+		if m.Started.Pid < 1 || m.Started.Pid > 1<<22 {
+			return bad("pid %d", m.Started.Pid)
 		}
 	case kindExit:
 		if m.Exit == nil || payloads != 1 {

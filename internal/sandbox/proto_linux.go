@@ -16,8 +16,17 @@ type conn struct {
 	oob []byte
 }
 
-func newConn(c *net.UnixConn) *conn {
-	return &conn{c: c, buf: make([]byte, maxMessage+1), oob: make([]byte, unix.CmsgSpace(4*maxFDs))}
+// Receive buffers: the init must take a whole start message; the host only
+// ever receives short messages (error texts are capped at maxErrorText
+// bytes, which JSON escaping can grow up to sixfold), and keeps one buffer
+// per live sandbox.
+const (
+	initRecvBuf = maxMessage + 1
+	hostRecvBuf = 8 * maxErrorText
+)
+
+func newConn(c *net.UnixConn, bufSize int) *conn {
+	return &conn{c: c, buf: make([]byte, bufSize), oob: make([]byte, unix.CmsgSpace(4*maxFDs))}
 }
 
 // send writes m with fds attached; fds stay owned by the caller.
@@ -65,7 +74,7 @@ func (c *conn) recv() (message, []int, error) {
 	if n == 0 && oobn == 0 {
 		return fail(io.EOF)
 	}
-	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 || n > maxMessage {
+	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 || n >= len(c.buf) {
 		return fail(fmt.Errorf("%w: truncated message", errProtocol))
 	}
 	m, err := decode(c.buf[:n], len(fds))
@@ -76,6 +85,31 @@ func (c *conn) recv() (message, []int, error) {
 }
 
 func (c *conn) close() error { return c.c.Close() }
+
+// waitReadable blocks the calling thread in poll(2) until a message is
+// ready. A zygote waits for its claim this way on its locked thread, so the
+// claim wakes that thread directly instead of going through Go's network
+// poller and a hand-off between threads.
+func (c *conn) waitReadable() error {
+	rc, err := c.c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var perr error
+	err = rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			_, perr = unix.Poll(fds, -1)
+			if perr != unix.EINTR {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return perr
+}
 
 // parseRights extracts the descriptors of every SCM_RIGHTS message in oob.
 func parseRights(oob []byte) ([]int, error) {

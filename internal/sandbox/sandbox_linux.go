@@ -20,7 +20,6 @@ type Sandbox struct {
 	id        string
 	m         *Manager
 	z         *zygote
-	pid       int // the function, inside the sandbox
 	listeners []net.Listener
 	done      chan struct{}
 	exit      Exit // set before done is closed
@@ -32,7 +31,9 @@ type Sandbox struct {
 	closeErr  error
 }
 
-// claim hands spec to the zygote and waits until the function runs.
+// claim hands spec to the zygote and waits until the sandbox is complete and
+// listening. The function is exec'd concurrently; if that fails, Wait
+// reports it.
 func (z *zygote) claim(ctx context.Context, spec *Spec) (*Sandbox, error) {
 	var fds []int
 	defer func() { closeFDs(fds) }()
@@ -78,16 +79,16 @@ func (z *zygote) claim(ctx context.Context, spec *Spec) (*Sandbox, error) {
 
 	reply, lfds, err := z.ctl.recvCtx(ctx, claimTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: wait for function start: %w", z.explain(err))
+		return nil, fmt.Errorf("sandbox: wait for the sandbox: %w", z.explain(err))
 	}
 	switch {
 	case reply.Kind == kindError:
 		return nil, fmt.Errorf("sandbox: %s", reply.Error)
-	case reply.Kind != kindStarted || len(lfds) != len(spec.Listen):
+	case reply.Kind != kindListening || len(lfds) != len(spec.Listen):
 		closeFDs(lfds)
 		return nil, fmt.Errorf("%w: %s with %d listeners in reply to start", errProtocol, reply.Kind, len(lfds))
 	}
-	s := &Sandbox{id: spec.ID, m: z.m, z: z, pid: reply.Started.Pid, done: make(chan struct{})}
+	s := &Sandbox{id: spec.ID, m: z.m, z: z, done: make(chan struct{})}
 	for i, fd := range lfds {
 		f := os.NewFile(uintptr(fd), spec.Listen[i])
 		l, err := net.FileListener(f)
@@ -148,34 +149,43 @@ func openTree(dir string) (int, error) {
 	return fd, nil
 }
 
-// watch collects the function's exit status, then the init's end, and
-// publishes the Exit.
+// watch follows the sandbox after Start: the function's start, its exit
+// status, then the init's end; it publishes the Exit.
 func (s *Sandbox) watch() {
+	var started bool
 	var reported *exitMsg
-	var violation error
+	var failure error
 	for {
 		m, fds, err := s.z.ctl.recv()
 		closeFDs(fds)
-		if err == nil && m.Kind == kindExit && reported == nil {
+		switch {
+		case err == nil && m.Kind == kindStarted && !started && reported == nil:
+			started = true
+			continue
+		case err == nil && m.Kind == kindExit && started && reported == nil:
 			reported = m.Exit
 			continue
-		}
-		if err == nil || errors.Is(err, errProtocol) {
-			// After start the init only ever sends one exit message. Anything
-			// else means it is not the init we started any more.
-			if violation == nil {
-				violation = fmt.Errorf("%w: unexpected %q from the sandbox", errProtocol, m.Kind)
+		case err == nil && m.Kind == kindError && failure == nil:
+			// The function could not be started (missing or non-executable
+			// binary), or the init could not confine itself afterwards; the
+			// init exits either way, taking everything with it.
+			failure = fmt.Errorf("sandbox: %s", m.Error)
+			continue
+		case err == nil || errors.Is(err, errProtocol):
+			// Nothing else is ever sent: this is not the init we started.
+			if failure == nil {
+				failure = fmt.Errorf("%w: unexpected %q from the sandbox", errProtocol, m.Kind)
 				if err != nil {
-					violation = err
+					failure = err
 				}
-				s.Kill()
 			}
+			s.Kill()
 			continue
 		}
 		break // EOF: the init is gone
 	}
 	<-s.z.exited
-	exit := Exit{Code: -1, Err: violation}
+	exit := Exit{Code: -1, Err: failure}
 	if reported != nil {
 		exit.Code, exit.Signal = reported.Code, syscall.Signal(reported.Signal)
 	} else if ws, ok := s.z.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

@@ -51,7 +51,8 @@ const (
 // Config configures a Manager.
 type Config struct {
 	// InitPath is the binary re-executed as "InitPath init" to become each
-	// sandbox's init; it must call IsInit/InitMain first thing in main.
+	// sandbox's init; it must call IsInit/InitMain first thing in main and
+	// be executable by others (the init runs as an unprivileged host uid).
 	// Default: os.Executable().
 	InitPath string
 	// CgroupParent is the parent cgroup, relative to the hierarchy root, for
@@ -65,20 +66,27 @@ type Config struct {
 	// PidsMax caps tasks (processes and threads, the init included) per
 	// sandbox. Default: 1024.
 	PidsMax int
-	// HostIDBase is the first host uid and gid given to sandboxes. Each
-	// sandbox gets two of each (its root and its function user), unique among
-	// live sandboxes, from [HostIDBase, HostIDBase+2*MaxSandboxes). The
-	// range must be used by nothing else on the host. Default: 0x70000000,
-	// just above systemd's container range.
+	// HostIDBase is where the host uids and gids of sandboxes start. Each
+	// sandbox gets two of each (its root and its function user), unique on
+	// the host: a Manager locks a range of 65536 ids for its life (lock files
+	// in /run/cloister), so Managers of several servers never overlap. Left
+	// zero, the first free range from 0x70000000 (just above systemd's
+	// container range) is taken; set, exactly that range or an error. The
+	// ids must be used by nothing else on the host.
 	HostIDBase uint32
-	// MaxSandboxes bounds live sandboxes plus pooled zygotes. Default: 4096.
+	// MaxSandboxes bounds live sandboxes plus pooled zygotes, at most 32768.
+	// Default: 4096.
 	MaxSandboxes int
 	// Logger receives background events (pool refill failures, cleanup of
 	// leftovers). Default: slog.Default().
 	Logger *slog.Logger
 }
 
-const defaultHostIDBase = 0x70000000
+const (
+	defaultHostIDBase = 0x70000000
+	// maxSandboxes fills one host id range of 65536 ids, two per sandbox.
+	maxSandboxes = 1 << 15
+)
 
 func (c *Config) setDefaults() error {
 	if c.InitPath == "" {
@@ -94,9 +102,6 @@ func (c *Config) setDefaults() error {
 	if c.PidsMax == 0 {
 		c.PidsMax = 1024
 	}
-	if c.HostIDBase == 0 {
-		c.HostIDBase = defaultHostIDBase
-	}
 	if c.MaxSandboxes == 0 {
 		c.MaxSandboxes = 4096
 	}
@@ -110,10 +115,10 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("%w: PoolSize %d not in 0..64", ErrInvalidSpec, c.PoolSize)
 	case c.PidsMax < 16:
 		return fmt.Errorf("%w: PidsMax %d below 16", ErrInvalidSpec, c.PidsMax)
-	case c.MaxSandboxes < 1 || c.MaxSandboxes > 1<<20:
-		return fmt.Errorf("%w: MaxSandboxes %d not in 1..%d", ErrInvalidSpec, c.MaxSandboxes, 1<<20)
-	case c.HostIDBase < 1<<16 || uint64(c.HostIDBase)+2*uint64(c.MaxSandboxes) > 0xfffffffe:
-		return fmt.Errorf("%w: host id range %d+2*%d overlaps system ids or overflows", ErrInvalidSpec, c.HostIDBase, c.MaxSandboxes)
+	case c.MaxSandboxes < 1 || c.MaxSandboxes > maxSandboxes:
+		return fmt.Errorf("%w: MaxSandboxes %d not in 1..%d", ErrInvalidSpec, c.MaxSandboxes, maxSandboxes)
+	case c.HostIDBase != 0 && (c.HostIDBase < 1<<16 || uint64(c.HostIDBase)+1<<16 > 0xfffffffe):
+		return fmt.Errorf("%w: host id range at %d overlaps system ids or overflows", ErrInvalidSpec, c.HostIDBase)
 	}
 	return nil
 }

@@ -134,10 +134,10 @@ func TestCPUQuota(t *testing.T) {
 		ncpu        int
 		quota, want int64
 	}{
-		{millis: 72, ncpu: 2, want: 7200},       // 128 MB function
-		{millis: 1000, ncpu: 2, want: 100_000},  // 1769 MB: one CPU
-		{millis: 5789, ncpu: 2, want: 200_000},  // capped at the host's CPUs
-		{millis: 1, ncpu: 2, want: 1000},        // kernel minimum
+		{millis: 72, ncpu: 2, want: 7200},      // 128 MB function
+		{millis: 1000, ncpu: 2, want: 100_000}, // 1769 MB: one CPU
+		{millis: 5789, ncpu: 2, want: 200_000}, // capped at the host's CPUs
+		{millis: 1, ncpu: 2, want: 1000},       // kernel minimum
 	}
 	for _, tc := range tests {
 		t.Run(strconv.FormatInt(tc.millis, 10), func(t *testing.T) {

@@ -61,6 +61,18 @@ func Program() ([]unix.SockFilter, error) {
 // (SECCOMP_FILTER_FLAG_TSYNC) after setting no_new_privs on the calling
 // thread; synchronisation copies no_new_privs to the other threads.
 func Load(prog []unix.SockFilter) error {
+	return install(prog, unix.SECCOMP_FILTER_FLAG_TSYNC)
+}
+
+// LoadThread installs prog, and no_new_privs, on the calling thread only.
+// The caller must keep its goroutine locked to the thread
+// (runtime.LockOSThread) for the filter to mean anything; processes forked
+// from the thread inherit it.
+func LoadThread(prog []unix.SockFilter) error {
+	return install(prog, 0)
+}
+
+func install(prog []unix.SockFilter, flags uintptr) error {
 	if len(prog) == 0 || len(prog) > maxInsns {
 		return fmt.Errorf("seccomp: program of %d instructions", len(prog))
 	}
@@ -69,7 +81,7 @@ func Load(prog []unix.SockFilter) error {
 	}
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	r, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
-		unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
+		flags, uintptr(unsafe.Pointer(&fprog)))
 	runtime.KeepAlive(prog)
 	if errno != 0 {
 		return fmt.Errorf("seccomp: load filter: %w", errno)

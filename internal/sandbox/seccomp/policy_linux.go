@@ -156,7 +156,7 @@ const nsFlags = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWUTS |
 
 const sockTypeMask = 0xf // SOCK_TYPE_MASK: the type without SOCK_NONBLOCK/SOCK_CLOEXEC.
 
-func eq(arg uint8, val uint32) cmp             { return cmp{arg: arg, mask: all32, val: val} }
+func eq(arg uint8, val uint32) cmp           { return cmp{arg: arg, mask: all32, val: val} }
 func masked(arg uint8, mask, val uint32) cmp { return cmp{arg: arg, mask: mask, val: val} }
 
 // mknodRule denies character and block devices: mode is argument modeArg.

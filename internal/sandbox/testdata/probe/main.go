@@ -70,16 +70,16 @@ func main() {
 		mb, _ := strconv.Atoi(arg(1))
 		hold(mb)
 		fmt.Println("allocated")
-		select {}
+		forever()
 	case "peak":
 		mb, _ := strconv.Atoi(arg(1))
 		hold(mb)
 		hoard = nil
 		debug.FreeOSMemory()
 		fmt.Println("freed")
-		select {}
+		forever()
 	case "sleep":
-		select {}
+		forever()
 	case "forkbomb":
 		forkbomb()
 	case "tree":
@@ -104,7 +104,7 @@ func main() {
 			fail(err.Error())
 		}
 		fmt.Println("ok")
-		select {}
+		forever()
 	default:
 		fail("unknown command " + os.Args[1])
 	}
@@ -156,9 +156,19 @@ func info() Info {
 	in.Groups, _ = os.Getgroups()
 	in.Hostname, _ = os.Hostname()
 	in.Status = status("/proc/self/status")
-	tasks, _ := os.ReadDir("/proc/1/task")
-	for _, t := range tasks {
-		in.InitStatus = append(in.InitStatus, status("/proc/1/task/"+t.Name()+"/status"))
+	in.InitStatus = initThreads()
+	// The init confines its other threads shortly after starting the
+	// function; wait (boundedly) for that before reporting.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		confined := true
+		for _, st := range in.InitStatus {
+			confined = confined && st["NoNewPrivs"] == "1" && st["Seccomp"] == "2"
+		}
+		if confined {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+		in.InitStatus = initThreads()
 	}
 	fds, _ := os.ReadDir("/proc/self/fd")
 	for _, f := range fds {
@@ -198,6 +208,15 @@ func info() Info {
 	return in
 }
 
+func initThreads() []map[string]string {
+	var out []map[string]string
+	tasks, _ := os.ReadDir("/proc/1/task")
+	for _, t := range tasks {
+		out = append(out, status("/proc/1/task/"+t.Name()+"/status"))
+	}
+	return out
+}
+
 func status(path string) map[string]string {
 	out := map[string]string{}
 	b, err := os.ReadFile(path)
@@ -231,6 +250,20 @@ func pids() []int {
 		}
 	}
 	sort.Ints(out)
+	return out
+}
+
+func livePids() []int {
+	var out []int
+	for _, p := range pids() {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		if i := strings.LastIndexByte(string(st), ')'); i > 0 && i+2 < len(st) && st[i+2] != 'Z' {
+			out = append(out, p)
+		}
+	}
 	return out
 }
 
@@ -283,18 +316,22 @@ func tree(n int, top bool) {
 		if !top {
 			kind = "sleep"
 		}
-		if err := exec.Command("/var/task/probe", kind).Start(); err != nil {
+		cmd := exec.Command("/var/task/probe", kind)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
 			fail(err.Error())
 		}
 	}
 	if top {
-		// Wait until the grandchildren exist too.
-		for len(pids()) < 2+2*n {
+		// Wait until the grandchildren exist too. Zombies do not count: Go
+		// forks and reaps a short-lived child when it first starts a process
+		// (its pidfd check).
+		for len(livePids()) < 2+2*n {
 			time.Sleep(time.Millisecond)
 		}
-		fmt.Println("ready", len(pids()))
+		fmt.Println("ready", len(livePids()))
 	}
-	select {}
+	forever()
 }
 
 func filltmp() {
@@ -380,7 +417,9 @@ func attack(name string, args []string) Result {
 		data := [2]unix.CapUserData{{Effective: 1 << unix.CAP_SYS_ADMIN, Permitted: 1 << unix.CAP_SYS_ADMIN}}
 		r := denied(eperm, map[string]func() error{
 			"capset-sysadmin": func() error { return unix.Capset(&hdr, &data[0]) },
-			"ambient-raise":   func() error { return unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, unix.CAP_NET_ADMIN, 0, 0) },
+			"ambient-raise": func() error {
+				return unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, unix.CAP_NET_ADMIN, 0, 0)
+			},
 		})
 		st := status("/proc/self/status")
 		for _, k := range []string{"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"} {
@@ -393,14 +432,16 @@ func attack(name string, args []string) Result {
 	case "mount":
 		os.Mkdir("/tmp/m", 0o755)
 		return denied(eperm, map[string]func() error{
-			"mount-tmpfs":   func() error { return unix.Mount("tmpfs", "/tmp/m", "tmpfs", 0, "") },
-			"remount-rw":    func() error { return unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND, "") },
-			"umount-proc":   func() error { return unix.Unmount("/proc", unix.MNT_DETACH) },
-			"umount-mask":   func() error { return unix.Unmount("/usr/local", 0) },
-			"fsopen":        func() error { _, err := unix.Fsopen("tmpfs", 0); return err },
-			"open_tree":     func() error { _, err := unix.OpenTree(unix.AT_FDCWD, "/", unix.OPEN_TREE_CLONE); return err },
-			"pivot_root":    func() error { return unix.PivotRoot("/tmp", "/tmp") },
-			"mount_setattr": func() error { return unix.MountSetattr(unix.AT_FDCWD, "/", 0, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}) },
+			"mount-tmpfs": func() error { return unix.Mount("tmpfs", "/tmp/m", "tmpfs", 0, "") },
+			"remount-rw":  func() error { return unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND, "") },
+			"umount-proc": func() error { return unix.Unmount("/proc", unix.MNT_DETACH) },
+			"umount-mask": func() error { return unix.Unmount("/usr/local", 0) },
+			"fsopen":      func() error { _, err := unix.Fsopen("tmpfs", 0); return err },
+			"open_tree":   func() error { _, err := unix.OpenTree(unix.AT_FDCWD, "/", unix.OPEN_TREE_CLONE); return err },
+			"pivot_root":  func() error { return unix.PivotRoot("/tmp", "/tmp") },
+			"mount_setattr": func() error {
+				return unix.MountSetattr(unix.AT_FDCWD, "/", 0, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY})
+			},
 		})
 	case "namespaces":
 		nsfd, _ := unix.Open("/proc/self/ns/net", unix.O_RDONLY, 0)
@@ -467,14 +508,14 @@ func attack(name string, args []string) Result {
 		})
 	case "sockets":
 		return denied(eperm, map[string]func() error{
-			"raw-icmp":       func() error { return sock(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP) },
-			"raw6":           func() error { return sock(unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6) },
-			"packet":         func() error { return sock(unix.AF_PACKET, unix.SOCK_RAW, 0x0300) },
-			"packet-dgram":   func() error { return sock(unix.AF_PACKET, unix.SOCK_DGRAM, 0x0300) },
-			"netlink-audit":  func() error { return sock(unix.AF_NETLINK, unix.SOCK_RAW, unix.NETLINK_AUDIT) },
-			"netlink-kobj":   func() error { return sock(unix.AF_NETLINK, unix.SOCK_DGRAM, unix.NETLINK_KOBJECT_UEVENT) },
-			"vsock":          func() error { return sock(unix.AF_VSOCK, unix.SOCK_STREAM, 0) },
-			"alg":            func() error { return sock(unix.AF_ALG, unix.SOCK_SEQPACKET, 0) },
+			"raw-icmp":        func() error { return sock(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP) },
+			"raw6":            func() error { return sock(unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6) },
+			"packet":          func() error { return sock(unix.AF_PACKET, unix.SOCK_RAW, 0x0300) },
+			"packet-dgram":    func() error { return sock(unix.AF_PACKET, unix.SOCK_DGRAM, 0x0300) },
+			"netlink-audit":   func() error { return sock(unix.AF_NETLINK, unix.SOCK_RAW, unix.NETLINK_AUDIT) },
+			"netlink-kobj":    func() error { return sock(unix.AF_NETLINK, unix.SOCK_DGRAM, unix.NETLINK_KOBJECT_UEVENT) },
+			"vsock":           func() error { return sock(unix.AF_VSOCK, unix.SOCK_STREAM, 0) },
+			"alg":             func() error { return sock(unix.AF_ALG, unix.SOCK_SEQPACKET, 0) },
 			"socketpair-inet": func() error { _, err := unix.Socketpair(unix.AF_INET, unix.SOCK_STREAM, 0); return err },
 		})
 	case "writes":
@@ -492,6 +533,8 @@ func attack(name string, args []string) Result {
 			"init-oom-adj":  func() error { return os.WriteFile("/proc/1/oom_score_adj", []byte("1000"), 0o644) },
 			"chmod-tmp-dev": func() error { return unix.Mknod("/tmp/null", unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))) },
 			"mknod-block":   func() error { return unix.Mknod("/tmp/sda", unix.S_IFBLK|0o666, int(unix.Mkdev(8, 0))) },
+			"uid_map":       func() error { return os.WriteFile("/proc/self/uid_map", []byte("0 0 1\n"), 0o644) },
+			"setgroups":     func() error { return os.WriteFile("/proc/self/setgroups", []byte("allow"), 0o644) },
 		})
 	case "reads":
 		r := denied([]string{"ENOENT", "EACCES", "EPERM"}, map[string]func() error{
@@ -557,6 +600,10 @@ func attack(name string, args []string) Result {
 		p := pids()
 		init := status("/proc/1/status")
 		return Result{Contained: len(p) <= 3 && p[0] == 1, Detail: fmt.Sprintf("%v init=%s", p, init["Name"])}
+	case "ipc":
+		key, _ := strconv.Atoi(args[0])
+		_, err := unix.SysvShmGet(key, 0, 0)
+		return Result{Contained: errName(err) == "ENOENT", Detail: "shmget(host key)=" + errName(err)}
 	case "tmpabsent":
 		_, err := os.Stat(filepath.Join("/tmp", args[0]))
 		return Result{Contained: errors.Is(err, os.ErrNotExist), Detail: errName(err)}
@@ -646,4 +693,11 @@ func listFDs() []string {
 		return a < b
 	})
 	return out
+}
+
+// forever blocks without tripping Go's "all goroutines are asleep" check.
+func forever() {
+	for {
+		time.Sleep(time.Hour)
+	}
 }

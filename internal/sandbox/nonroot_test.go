@@ -1,5 +1,0 @@
-package sandbox_test
-
-const nonRootEnv = "SANDBOX_TEST_NONROOT"
-
-func nonRootChild() int { return 0 }
