@@ -5,7 +5,7 @@ DATA ?= ./data
 .PHONY: build run test lint bench
 
 build:
-	$(GO) build -o cloister ./cmd/cloister
+	CGO_ENABLED=0 $(GO) build -o cloister ./cmd/cloister
 
 # Start the server (as root: sandboxes need namespaces and cgroups).
 run: build
