@@ -56,6 +56,9 @@ func (s *Server) lambdaRoutes() []route {
 		{pattern: "DELETE /2017-03-31/tags/{arn}", action: "lambda:UntagResource", resource: s.tagResource, handle: s.untag},
 		{pattern: "GET /2016-08-19/account-settings", action: "lambda:GetAccountSettings", resource: anyResource, handle: s.accountSettings},
 		{pattern: "GET /2016-08-19/account-settings/{$}", action: "lambda:GetAccountSettings", resource: anyResource, handle: s.accountSettings},
+		{pattern: "PUT /2019-09-30/functions/{name}/provisioned-concurrency", action: "lambda:PutProvisionedConcurrencyConfig", resource: fn, handle: s.putProvisioned},
+		{pattern: "GET /2019-09-30/functions/{name}/provisioned-concurrency", action: "lambda:GetProvisionedConcurrencyConfig", resource: s.provisionedResource, handle: s.getProvisioned},
+		{pattern: "DELETE /2019-09-30/functions/{name}/provisioned-concurrency", action: "lambda:DeleteProvisionedConcurrencyConfig", resource: fn, handle: s.deleteProvisioned},
 		{pattern: "POST /2015-03-31/functions/{name}/invocations", action: "lambda:InvokeFunction", resource: fn, handle: s.invoke, maxBody: maxInvokeRequest,
 			tooLarge: "Request must be smaller than 6291456 bytes for the InvokeFunction operation"},
 	}

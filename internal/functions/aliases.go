@@ -211,6 +211,9 @@ func (s *Service) DeleteAlias(ctx context.Context, r Ref, name string) error {
 		delete(rec.EventInvoke, name)
 		return nil
 	})
+	if err == nil {
+		s.dropProvisioned(ctx, r.Account, r.Name, name)
+	}
 	return err
 }
 

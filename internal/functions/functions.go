@@ -348,6 +348,12 @@ func (s *Service) Get(ctx context.Context, r Ref) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.Qualifier != "" {
+		// Lambda answers a qualified request with the ARN as asked:
+		// name:$LATEST, name:1 or name:alias (whose Version is the
+		// alias's target).
+		fn.Config.FunctionArn = r.ARN(s.cfg.Region)
+	}
 	fn.Tags = rec.Tags
 	reserved, err := s.reservedFor(ctx, r.Account, r.Name)
 	if err != nil {
@@ -550,6 +556,7 @@ func (s *Service) Delete(ctx context.Context, r Ref) error {
 		return err
 	}
 	s.noteFunction(functionKey(r.Account, r.Name), nil, rev+1)
+	s.dropProvisioned(ctx, r.Account, r.Name, "")
 	// The function is gone; its versions are now unreachable (incarnation
 	// mismatch) and are removed here or by the collector.
 	for _, n := range rec.Versions {
@@ -594,6 +601,7 @@ func (s *Service) deleteVersion(ctx context.Context, r Ref) error {
 		return err
 	}
 	s.versionsC.Delete(versionKey(r.Account, r.Name, n))
+	s.dropProvisioned(ctx, r.Account, r.Name, r.Qualifier)
 	if err := s.versions.Delete(ctx, versionKey(r.Account, r.Name, n), 0); err != nil {
 		return err
 	}

@@ -40,7 +40,10 @@ type Config struct {
 	// function changed or went away, so running environments can be
 	// retired. Optional.
 	Changed func(account, name string, deleted bool)
-	Logger  *slog.Logger
+	// ProvisionedState reports the data plane's progress on a
+	// provisioned-concurrency configuration. Optional.
+	ProvisionedState ProvisionedState
+	Logger           *slog.Logger
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }
@@ -48,6 +51,7 @@ type Config struct {
 // Service is the Lambda control plane's domain logic.
 type Service struct {
 	cfg       Config
+	st        *store.Store
 	log       *slog.Logger
 	functions *store.Bucket
 	versions  *store.Bucket
@@ -86,6 +90,7 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{
+		st:       st,
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "functions"),
 		prepareQ: make(chan string, 1024),

@@ -62,6 +62,7 @@ type env struct {
 	initDuration time.Duration // reported with the first invocation
 	retired      atomic.Bool
 	unaccounted  atomic.Bool
+	provisioned  atomic.Bool // kept initialized for a provisioned-concurrency configuration
 	closeOnce    sync.Once
 	wg           sync.WaitGroup
 }
@@ -82,10 +83,15 @@ type initFailure struct {
 
 func (f *initFailure) Error() string { return "invoke: init failed: " + f.errorType }
 
-// start starts an environment for fn and waits for its runtime to be ready.
-// A runtime that fails to start yields an *initFailure.
+// start starts an on-demand environment for fn and waits for its runtime to
+// be ready. A runtime that fails to start yields an *initFailure.
 func (s *Service) start(ctx context.Context, key envKey, fn *functions.Function, requestID string) (*env, error) {
-	spec, err := s.spec(ctx, fn)
+	return s.startWith(ctx, key, fn, requestID, false)
+}
+
+// startWith is start, for provisioned-concurrency environments too.
+func (s *Service) startWith(ctx context.Context, key envKey, fn *functions.Function, requestID string, provisioned bool) (*env, error) {
+	spec, err := s.spec(ctx, fn, provisioned)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -196,6 +197,9 @@ func newHarness() (*harness, error) {
 		Region: region, Runtimes: catalog,
 		Prepare: func(ctx context.Context, hash string, zip []byte) error { return h.inv.PrepareCode(ctx, hash, zip) },
 		Changed: func(account, name string, deleted bool) { h.inv.Retire(account, name, deleted) },
+		ProvisionedState: func(account, name, qualifier string, requested int) (int, string) {
+			return h.inv.Provisioned(account, name, qualifier, requested)
+		},
 	})
 	if err != nil {
 		return fail(err)
@@ -433,4 +437,10 @@ func decodeBytes[T any](t *testing.T, b []byte) T {
 		t.Fatalf("decode %q: %v", b, err)
 	}
 	return v
+}
+
+// decodeTail decodes an Invoke's log tail.
+func decodeTail(out *lambda.InvokeOutput) string {
+	b, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+	return string(b)
 }

@@ -60,6 +60,8 @@ type Service struct {
 	// release instead of returning to their pool.
 	retiredAt map[string]time.Time
 
+	prov *provisioner
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -95,12 +97,16 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		cfg: cfg, log: cfg.Logger.With("component", "invoke"), sandboxes: cfg.Sandboxes,
 		admission: newAdmission(), pools: map[envKey]*pool{}, stop: make(chan struct{}),
-		retiredAt: map[string]time.Time{},
+		retiredAt: map[string]time.Time{}, prov: newProvisioner(),
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.reapLoop()
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.provisionLoop()
 	}()
 	return s, nil
 }
@@ -200,6 +206,7 @@ func (s *Service) Retire(account, name string, all bool) {
 	for _, e := range doomed {
 		s.discard(e)
 	}
+	s.KickProvisioner()
 }
 
 // retiredLocked reports whether e was retired while busy. s.mu is held.
@@ -260,6 +267,14 @@ func (s *Service) acquire(ctx context.Context, key envKey, fn *functions.Functio
 		return nil, false, awserr.New(awserr.ServiceUnavailable, "The server is shutting down.")
 	}
 	if p := s.pools[key]; p != nil {
+		// Provisioned environments first, then the most recently used.
+		for i := len(p.idle) - 1; i >= 0; i-- {
+			if e := p.idle[i]; e.provisioned.Load() && e.usable(s.cfg.MaxLifetime) {
+				p.idle = append(p.idle[:i], p.idle[i+1:]...)
+				s.mu.Unlock()
+				return e, false, nil
+			}
+		}
 		for len(p.idle) > 0 {
 			e := p.idle[len(p.idle)-1]
 			p.idle = p.idle[:len(p.idle)-1]
@@ -303,7 +318,9 @@ func (s *Service) makeRoom(mem int) []*env {
 	var all []cand
 	for _, p := range s.pools {
 		for _, e := range p.idle {
-			all = append(all, cand{p, e})
+			if !e.provisioned.Load() {
+				all = append(all, cand{p, e})
+			}
 		}
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].e.lastUsed.Before(all[j].e.lastUsed) })
@@ -392,7 +409,8 @@ func (s *Service) reapLoop() {
 		for k, p := range s.pools {
 			keep := p.idle[:0]
 			for _, e := range p.idle {
-				if time.Since(e.lastUsed) > s.cfg.IdleTimeout || !e.usable(s.cfg.MaxLifetime) {
+				idle := time.Since(e.lastUsed) > s.cfg.IdleTimeout && !e.provisioned.Load()
+				if idle || !e.usable(s.cfg.MaxLifetime) {
 					doomed = append(doomed, e)
 				} else {
 					keep = append(keep, e)
@@ -413,7 +431,7 @@ func (s *Service) reapLoop() {
 }
 
 // spec builds the sandbox specification for a function's environment.
-func (s *Service) spec(ctx context.Context, fn *functions.Function) (sandbox.Spec, error) {
+func (s *Service) spec(ctx context.Context, fn *functions.Function, provisioned bool) (sandbox.Spec, error) {
 	c := fn.Config
 	rt, ok := s.cfg.Runtimes.Lookup(c.Runtime)
 	if !ok {
@@ -443,7 +461,7 @@ func (s *Service) spec(ctx context.Context, fn *functions.Function) (sandbox.Spe
 		"AWS_LAMBDA_LOG_GROUP_NAME=" + c.LoggingConfig.LogGroup,
 		"AWS_REGION=" + s.cfg.Region,
 		"AWS_DEFAULT_REGION=" + s.cfg.Region,
-		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+		"AWS_LAMBDA_INITIALIZATION_TYPE=" + initType(provisioned),
 		"TZ=:UTC",
 		"LANG=en_US.UTF-8",
 		"PATH=/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
@@ -464,6 +482,13 @@ func (s *Service) spec(ctx context.Context, fn *functions.Function) (sandbox.Spe
 		TmpMB:      c.EphemeralStorage.Size,
 		Listen:     []string{"127.0.0.1:9001"},
 	}, nil
+}
+
+func initType(provisioned bool) string {
+	if provisioned {
+		return "provisioned-concurrency"
+	}
+	return "on-demand"
 }
 
 func sortedKeys(m map[string]string) []string {
