@@ -25,7 +25,6 @@ const cliTimeout = 2 * time.Minute
 // AWS configuration: its own HOME, an empty config file, no pager, and only
 // the credentials the test gives it.
 type awsCLI struct {
-	t        *testing.T
 	path     string
 	major    int // 1 or 2
 	endpoint string
@@ -63,7 +62,7 @@ func newCLIAt(t *testing.T, path string, major int, endpoint string, env ...stri
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CLI_AUTO_PROMPT=off",
 	}
-	return &awsCLI{t: t, path: path, major: major, endpoint: endpoint, env: append(base, env...)}
+	return &awsCLI{path: path, major: major, endpoint: endpoint, env: append(base, env...)}
 }
 
 // withEnv returns a copy of c with more environment (later entries win).
@@ -83,11 +82,11 @@ type cliResult struct {
 
 // run runs `aws --endpoint-url E --output json ARGS...` and returns what it
 // did; it fails the test only if the CLI could not be run at all.
-func (c *awsCLI) run(args ...string) cliResult {
-	c.t.Helper()
-	res, err := c.runCtx(c.t.Context(), args...)
+func (c *awsCLI) run(t *testing.T, args ...string) cliResult {
+	t.Helper()
+	res, err := c.runCtx(t.Context(), args...)
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return res
 }
@@ -117,31 +116,34 @@ func (c *awsCLI) runCtx(ctx context.Context, args ...string) (cliResult, error) 
 
 // ok runs a command that must succeed and decodes its JSON output into out
 // (when out is not nil).
-func (c *awsCLI) ok(out any, args ...string) {
-	c.t.Helper()
-	res := c.run(args...)
+func (c *awsCLI) ok(t *testing.T, out any, args ...string) {
+	t.Helper()
+	res := c.run(t, args...)
 	if res.code != 0 {
-		c.t.Fatalf("aws %s: exit %d\n%s", strings.Join(args, " "), res.code, res.stderr)
+		t.Fatalf("aws %s: exit %d\n%s", strings.Join(args, " "), res.code, res.stderr)
 	}
 	if out == nil {
 		return
 	}
 	// Decode into a zero value: json.Unmarshal merges into existing maps.
 	reflect.ValueOf(out).Elem().SetZero()
+	if len(bytes.TrimSpace(res.stdout)) == 0 {
+		return // the CLI prints nothing for an empty object
+	}
 	if err := json.Unmarshal(res.stdout, out); err != nil {
-		c.t.Fatalf("aws %s: decode output: %v\n%s", strings.Join(args, " "), err, res.stdout)
+		t.Fatalf("aws %s: decode output: %v\n%s", strings.Join(args, " "), err, res.stdout)
 	}
 }
 
 // decode returns a command's output as generic JSON (nil for no output).
-func (c *awsCLI) decode(res cliResult) any {
-	c.t.Helper()
+func (c *awsCLI) decode(t *testing.T, res cliResult) any {
+	t.Helper()
 	if len(bytes.TrimSpace(res.stdout)) == 0 {
 		return nil
 	}
 	var v any
 	if err := json.Unmarshal(res.stdout, &v); err != nil {
-		c.t.Fatalf("aws %s: decode output: %v\n%s", strings.Join(res.args, " "), err, res.stdout)
+		t.Fatalf("aws %s: decode output: %v\n%s", strings.Join(res.args, " "), err, res.stdout)
 	}
 	return v
 }
@@ -158,11 +160,11 @@ var errorLineRe = regexp.MustCompile(`An error occurred \(([A-Za-z0-9]+)\)(?: \(
 
 // fail runs a command that must fail with an AWS service error and returns
 // the error. The CLI exits 254 for service errors (v2) or 255 (v1).
-func (c *awsCLI) fail(args ...string) cliError {
-	c.t.Helper()
-	res := c.run(args...)
+func (c *awsCLI) fail(t *testing.T, args ...string) cliError {
+	t.Helper()
+	res := c.run(t, args...)
 	if res.code == 0 {
-		c.t.Fatalf("aws %s succeeded, want an error; output:\n%s", strings.Join(args, " "), res.stdout)
+		t.Fatalf("aws %s succeeded, want an error; output:\n%s", strings.Join(args, " "), res.stdout)
 	}
 	want := 254
 	if c.major == 1 {
@@ -170,29 +172,29 @@ func (c *awsCLI) fail(args ...string) cliError {
 	}
 	m := errorLineRe.FindStringSubmatch(res.stderr)
 	if m == nil {
-		c.t.Fatalf("aws %s: exit %d without an AWS error line on stderr:\n%s", strings.Join(args, " "), res.code, res.stderr)
+		t.Fatalf("aws %s: exit %d without an AWS error line on stderr:\n%s", strings.Join(args, " "), res.code, res.stderr)
 	}
 	if res.code != want {
-		c.t.Errorf("aws %s: exit %d, want %d for a service error", strings.Join(args, " "), res.code, want)
+		t.Errorf("aws %s: exit %d, want %d for a service error", strings.Join(args, " "), res.code, want)
 	}
 	return cliError{Code: res.code, Type: m[1], Operation: m[2], Message: strings.TrimSpace(m[3])}
 }
 
 // failWith runs a command that must fail with error type typ and message
 // msg (exactly, or as a prefix when msg ends in "...").
-func (c *awsCLI) failWith(typ, msg string, args ...string) {
-	c.t.Helper()
-	e := c.fail(args...)
+func (c *awsCLI) failWith(t *testing.T, typ, msg string, args ...string) {
+	t.Helper()
+	e := c.fail(t, args...)
 	if e.Type != typ {
-		c.t.Errorf("aws %s: error type %s (%q), want %s", strings.Join(args, " "), e.Type, e.Message, typ)
+		t.Errorf("aws %s: error type %s (%q), want %s", strings.Join(args, " "), e.Type, e.Message, typ)
 		return
 	}
 	if prefix, ok := strings.CutSuffix(msg, "..."); ok {
 		if !strings.HasPrefix(e.Message, prefix) {
-			c.t.Errorf("aws %s: message %q, want it to start with %q", strings.Join(args, " "), e.Message, prefix)
+			t.Errorf("aws %s: message %q, want it to start with %q", strings.Join(args, " "), e.Message, prefix)
 		}
 	} else if e.Message != msg {
-		c.t.Errorf("aws %s: message %q, want %q", strings.Join(args, " "), e.Message, msg)
+		t.Errorf("aws %s: message %q, want %q", strings.Join(args, " "), e.Message, msg)
 	}
 }
 

@@ -70,40 +70,40 @@ func TestCLIv1(t *testing.T) {
 	arn := fnARN(srv, name)
 
 	var created fnConfig
-	cli.ok(&created, createArgs(name, srv.account, p, "--description", "made by v1", "--tags", "cli=v1")...)
+	cli.ok(t, &created, createArgs(name, srv.account, p, "--description", "made by v1", "--tags", "cli=v1")...)
 	if created.FunctionArn != arn || created.CodeSha256 != p.sha {
 		t.Errorf("create-function: %+v", created)
 	}
-	cli.ok(nil, "lambda", "wait", "function-active-v2", "--function-name", arn)
+	cli.ok(t, nil, "lambda", "wait", "function-active-v2", "--function-name", arn)
 
 	var got getFunctionOut
-	cli.ok(&got, "lambda", "get-function", "--function-name", arn)
+	cli.ok(t, &got, "lambda", "get-function", "--function-name", arn)
 	if got.Configuration.State != "Active" || got.Configuration.Description != "made by v1" || got.Tags["cli"] != "v1" {
 		t.Errorf("get-function: %+v", got)
 	}
 	var list listFunctionsOut
-	cli.ok(&list, "lambda", "list-functions")
+	cli.ok(t, &list, "lambda", "list-functions")
 	if len(list.Functions) != 1 || list.Functions[0].FunctionName != name {
 		t.Errorf("list-functions: %+v", list.Functions)
 	}
 	var v fnConfig
-	cli.ok(&v, "lambda", "publish-version", "--function-name", srv.account+":function:"+name)
+	cli.ok(t, &v, "lambda", "publish-version", "--function-name", srv.account+":function:"+name)
 	if v.Version != "1" {
 		t.Errorf("publish-version made %q, want 1", v.Version)
 	}
 	var a aliasOut
-	cli.ok(&a, "lambda", "create-alias", "--function-name", name, "--name", "prod", "--function-version", "1")
-	cli.ok(&got, "lambda", "get-function", "--function-name", arn+":prod")
+	cli.ok(t, &a, "lambda", "create-alias", "--function-name", name, "--name", "prod", "--function-version", "1")
+	cli.ok(t, &got, "lambda", "get-function", "--function-name", arn+":prod")
 	if got.Configuration.Version != "1" {
 		t.Errorf("get-function through the alias: version %q, want 1", got.Configuration.Version)
 	}
-	cli.ok(nil, "lambda", "untag-resource", "--resource", arn, "--tag-keys", "cli")
+	cli.ok(t, nil, "lambda", "untag-resource", "--resource", arn, "--tag-keys", "cli")
 	var tags struct{ Tags map[string]string }
-	cli.ok(&tags, "lambda", "list-tags", "--resource", arn)
+	cli.ok(t, &tags, "lambda", "list-tags", "--resource", arn)
 	if len(tags.Tags) != 0 {
 		t.Errorf("tags after untag-resource: %v", tags.Tags)
 	}
-	cli.ok(nil, "lambda", "delete-function", "--function-name", arn)
-	cli.failWith("ResourceNotFoundException", "Function not found: "+arn,
+	cli.ok(t, nil, "lambda", "delete-function", "--function-name", arn)
+	cli.failWith(t, "ResourceNotFoundException", "Function not found: "+arn,
 		"lambda", "get-function", "--function-name", name)
 }

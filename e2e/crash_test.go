@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
 )
 
 // journal is what the writers saw acknowledged before the crash. An
@@ -32,6 +34,23 @@ type journal struct {
 	created map[string]bool // name -> created and not deleted (as acknowledged)
 	deleted map[string]bool // acknowledged deletions
 	maybe   map[string]bool // names whose create or delete got no answer
+	// errors counts the writers' failures by operation and AWS error code
+	// (none for transport errors), for the log.
+	errors map[string]int
+}
+
+// note counts err (if any) and returns it.
+func (j *journal) note(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	code := ""
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		code = ae.ErrorCode()
+	}
+	j.do(func() { j.errors[op+" "+code]++ })
+	return err
 }
 
 func (j *journal) do(f func()) {
@@ -60,7 +79,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 
 	j := &journal{versions: map[string]string{}, tags: map[string]string{}, aliases: map[string]string{},
-		created: map[string]bool{}, deleted: map[string]bool{}, maybe: map[string]bool{}}
+		created: map[string]bool{}, deleted: map[string]bool{}, maybe: map[string]bool{}, errors: map[string]int{}}
 	ctx, stopWriters := context.WithCancel(t.Context())
 	defer stopWriters()
 	var wg sync.WaitGroup
@@ -89,8 +108,8 @@ func TestCrashSafety(t *testing.T) {
 	srv.kill()
 	stopWriters()
 	wg.Wait()
-	t.Logf("crashed after %d/%d CLI updates, %d versions, %d tags, %d aliases, %d functions alive, %d deleted, %d unanswered",
-		j.cliAcked, j.cliTried, len(j.versions), len(j.tags), len(j.aliases), len(j.created), len(j.deleted), len(j.maybe))
+	t.Logf("crashed after %d/%d CLI updates, %d versions, %d tags, %d aliases, %d functions alive, %d deleted, %d unanswered; SDK errors by code: %v",
+		j.cliAcked, j.cliTried, len(j.versions), len(j.tags), len(j.aliases), len(j.created), len(j.deleted), len(j.maybe), j.errors)
 
 	srv2 := startServer(t, serverOpts{dataDir: dataDir})
 	sdk2 := newSDK(t, srv2, 3)
@@ -99,7 +118,7 @@ func TestCrashSafety(t *testing.T) {
 	// Every function is listed, readable, settled, and its versions exist
 	// with the code their hashes promise.
 	var list listFunctionsOut
-	cli2.ok(&list, "lambda", "list-functions")
+	cli2.ok(t, &list, "lambda", "list-functions")
 	listed := map[string]bool{}
 	for _, f := range list.Functions {
 		listed[f.FunctionName] = true
@@ -123,7 +142,7 @@ func TestCrashSafety(t *testing.T) {
 
 	// The CLI's last acknowledged update, or the one in flight, is there.
 	var c fnConfig
-	cli2.ok(&c, "lambda", "get-function-configuration", "--function-name", "crash-cli")
+	cli2.ok(t, &c, "lambda", "get-function-configuration", "--function-name", "crash-cli")
 	n, err := strconv.Atoi(strings.TrimPrefix(c.Description, "cli-"))
 	if err != nil || n < j.cliAcked || n > j.cliTried {
 		t.Errorf("crash-cli's description is %q, want cli-%d (the last acknowledged) up to cli-%d (the last tried)", c.Description, j.cliAcked, j.cliTried)
@@ -131,7 +150,7 @@ func TestCrashSafety(t *testing.T) {
 
 	// Every acknowledged version, tag and alias of crash-sdk is there.
 	var got getFunctionOut
-	cli2.ok(&got, "lambda", "get-function", "--function-name", "crash-sdk")
+	cli2.ok(t, &got, "lambda", "get-function", "--function-name", "crash-sdk")
 	for k, v := range j.tags {
 		if got.Tags[k] != v {
 			t.Errorf("tag %s=%s was acknowledged but is %q after the crash", k, v, got.Tags[k])
@@ -206,7 +225,7 @@ func cliWriter(ctx context.Context, cli *awsCLI, j *journal) {
 func versionWriter(ctx context.Context, c *lambda.Client, j *journal) {
 	name := aws.String("crash-sdk")
 	for i := 1; ctx.Err() == nil; i++ {
-		if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: name, Description: aws.String(fmt.Sprint("sdk-", i))}); err != nil {
+		if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: name, Description: aws.String(fmt.Sprint("sdk-", i))}); j.note("UpdateFunctionConfiguration", err) != nil {
 			continue
 		}
 		// Publishing waits for the update to finish.
@@ -219,20 +238,22 @@ func versionWriter(ctx context.Context, c *lambda.Client, j *journal) {
 		}
 		desc := fmt.Sprint("pub-", i)
 		v, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: name, Description: aws.String(desc)})
-		if err != nil {
+		if j.note("PublishVersion", err) != nil {
 			continue
 		}
 		version := aws.ToString(v.Version)
 		j.do(func() { j.versions[version] = desc })
 		if i <= 40 {
 			k := fmt.Sprint("t", i)
-			if _, err := c.TagResource(ctx, &lambda.TagResourceInput{Resource: v.FunctionArn, Tags: map[string]string{k: version}}); err == nil {
+			// Tags belong to the function, not the version.
+			arn := strings.TrimSuffix(aws.ToString(v.FunctionArn), ":"+version)
+			if _, err := c.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String(arn), Tags: map[string]string{k: version}}); j.note("TagResource", err) == nil {
 				j.do(func() { j.tags[k] = version })
 			}
 		}
 		if i%2 == 0 {
 			a := fmt.Sprint("a", i)
-			if _, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: name, Name: aws.String(a), FunctionVersion: aws.String(version)}); err == nil {
+			if _, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: name, Name: aws.String(a), FunctionVersion: aws.String(version)}); j.note("CreateAlias", err) == nil {
 				j.do(func() { j.aliases[a] = version })
 			}
 		}
@@ -245,7 +266,7 @@ func functionWriter(ctx context.Context, c *lambda.Client, account string, pkgs 
 	for i := 0; ctx.Err() == nil; i++ {
 		name := fmt.Sprintf("crash-new-%03d", i)
 		j.do(func() { j.maybe[name] = true })
-		if _, err := sdkCreate(ctx, c, name, account, pkgs[i%2], ""); err != nil {
+		if _, err := sdkCreate(ctx, c, name, account, pkgs[i%2], ""); j.note("CreateFunction", err) != nil {
 			continue
 		}
 		j.do(func() { delete(j.maybe, name); j.created[name] = true })
@@ -253,7 +274,7 @@ func functionWriter(ctx context.Context, c *lambda.Client, account string, pkgs 
 			continue
 		}
 		j.do(func() { j.maybe[name] = true })
-		if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(name)}); err != nil {
+		if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(name)}); j.note("DeleteFunction", err) != nil {
 			continue
 		}
 		j.do(func() { delete(j.maybe, name); delete(j.created, name); j.deleted[name] = true })

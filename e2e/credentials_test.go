@@ -23,7 +23,8 @@ var (
 func TestGeneratedCredentials(t *testing.T) {
 	t.Parallel()
 	requireCLI(t)
-	srv := startServer(t, serverOpts{})
+	// At debug level everything that is ever logged is logged.
+	srv := startServer(t, serverOpts{args: []string{"--log-level", "debug"}})
 	path := filepath.Join(srv.dataDir, "credentials")
 
 	fi, err := os.Stat(path)
@@ -58,8 +59,8 @@ func TestGeneratedCredentials(t *testing.T) {
 
 	// Both profiles work with the CLI exactly as the welcome message says.
 	cli := newCLI(t, srv)
-	cli.ok(nil, "lambda", "list-functions")
-	cli.withEnv("AWS_PROFILE=cloister").ok(nil, "lambda", "get-account-settings")
+	cli.ok(t, nil, "lambda", "list-functions")
+	cli.withEnv("AWS_PROFILE=cloister").ok(t, nil, "lambda", "get-account-settings")
 	out, _ := os.ReadFile(srv.stdout)
 	for _, want := range []string{"AWS_SHARED_CREDENTIALS_FILE=" + path, "AWS_REGION=" + region, "--endpoint-url " + srv.endpoint} {
 		if !strings.Contains(string(out), want) {
@@ -71,7 +72,7 @@ func TestGeneratedCredentials(t *testing.T) {
 	// secret either.
 	newCLIAt(t, awsV2Path, 2, srv.endpoint, "AWS_REGION="+region,
 		"AWS_ACCESS_KEY_ID="+def["aws_access_key_id"], "AWS_SECRET_ACCESS_KEY=wrong-secret-wrong-secret-wrong-secret00").
-		fail("lambda", "list-functions")
+		fail(t, "lambda", "list-functions")
 	srv.stop()
 	if srv.logsContain(def["aws_secret_access_key"]) {
 		t.Error("the root secret access key appears in the server's output")
@@ -91,23 +92,23 @@ func TestChosenCredentials(t *testing.T) {
 	)
 	env := []string{"CLOISTER_ROOT_ACCESS_KEY_ID=" + keyID, "CLOISTER_ROOT_SECRET_ACCESS_KEY=" + secret}
 	dataDir := filepath.Join(t.TempDir(), "data")
-	srv := startServer(t, serverOpts{dataDir: dataDir, env: env})
+	srv := startServer(t, serverOpts{dataDir: dataDir, env: env, args: []string{"--log-level", "debug"}})
 	if _, err := os.Stat(filepath.Join(dataDir, "credentials")); !os.IsNotExist(err) {
 		t.Errorf("a credentials file was written for an operator-chosen key (stat: %v)", err)
 	}
 	cli := newCLIAt(t, awsV2Path, 2, srv.endpoint, "AWS_REGION="+region,
 		"AWS_ACCESS_KEY_ID="+keyID, "AWS_SECRET_ACCESS_KEY="+secret)
 	p := makeZip(t, "chosen")
-	cli.ok(nil, createArgs("chosen", srv.account, p)...)
+	cli.ok(t, nil, createArgs("chosen", srv.account, p)...)
 	cli.withEnv("AWS_SECRET_ACCESS_KEY="+strings.ToLower(secret)).
-		failWith("InvalidSignatureException", "The request signature we calculated does not match the signature you provided...", "lambda", "list-functions")
+		failWith(t, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided...", "lambda", "list-functions")
 	srv.stop()
 
 	// Restarted without the variables, the stored key still works.
 	again := startServer(t, serverOpts{dataDir: dataDir})
 	cli.endpoint = again.endpoint
 	var fn getFunctionOut
-	cli.ok(&fn, "lambda", "get-function", "--function-name", "chosen")
+	cli.ok(t, &fn, "lambda", "get-function", "--function-name", "chosen")
 	again.stop()
 	for _, s := range []*server{srv, again} {
 		if s.logsContain(secret) {
@@ -136,7 +137,7 @@ func TestInvalidChosenCredentials(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := launchServer(t, serverOpts{env: tt.env})
-			if code := s.waitExit(startTimeout); code != 1 {
+			if code := s.waitExit(failTimeout); code != 1 {
 				t.Errorf("exit code %d, want 1", code)
 			}
 			if out := s.output(); !strings.Contains(out, tt.want) {

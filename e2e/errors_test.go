@@ -1,10 +1,22 @@
 package e2e
 
 import (
+	"archive/zip"
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
 )
+
+// writeFile writes data to a new file in a temporary directory.
+func writeFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 // TestCLIErrors: what the AWS CLI prints when a request fails. The CLI must
 // exit 254 and show AWS's error type and message, which it can only do if
@@ -19,13 +31,24 @@ func TestCLIErrors(t *testing.T) {
 	const name = "err-fn"
 	arn := fnARN(srv, name)
 	var created fnConfig
-	cli.ok(&created, createArgs(name, srv.account, p)...)
-	cli.ok(nil, "lambda", "wait", "function-active-v2", "--function-name", name)
+	cli.ok(t, &created, createArgs(name, srv.account, p)...)
+	cli.ok(t, nil, "lambda", "wait", "function-active-v2", "--function-name", name)
 
-	notZip := filepath.Join(t.TempDir(), "not.zip")
-	if err := os.WriteFile(notZip, []byte("this is not a zip file"), 0o600); err != nil {
+	// The CLI itself refuses to send a file whose central directory
+	// Python cannot read, so the bad packages are broken further in: a
+	// damaged local header, and an entry that escapes the code directory.
+	corrupt := writeFile(t, "corrupt.zip", append([]byte("XX"), p.data[2:]...))
+	var escaping bytes.Buffer
+	zw := zip.NewWriter(&escaping)
+	if w, err := zw.Create("../escape"); err != nil {
+		t.Fatal(err)
+	} else if _, err := w.Write([]byte("out")); err != nil {
 		t.Fatal(err)
 	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	escape := writeFile(t, "escape.zip", escaping.Bytes())
 	missing := fnARN(srv, "nope")
 
 	tests := []struct {
@@ -50,8 +73,10 @@ func TestCLIErrors(t *testing.T) {
 			"InvalidParameterValueException", "Value cobol85 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [..."},
 		{"role that is not an ARN", createArgs("norole", srv.account, p, "--role", "r1"),
 			"ValidationException", `1 validation error detected: Value 'r1' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+`},
-		{"package that is not a zip", createArgs("notzip", srv.account, pkg{path: notZip}),
-			"InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again."},
+		{"package that does not unzip", createArgs("corrupt", srv.account, pkg{path: corrupt}),
+			"InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again...."},
+		{"package with a path outside the code", createArgs("escape", srv.account, pkg{path: escape}),
+			"InvalidParameterValueException", `The deployment package has an entry with an unsafe path. (entry "../escape"...`},
 		{"stale revision id", []string{"lambda", "update-function-configuration", "--function-name", name, "--description", "x", "--revision-id", "00000000-0000-4000-8000-000000000000"},
 			"PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id"},
 		{"ARN of another region", []string{"lambda", "get-function", "--function-name", "arn:aws:lambda:eu-west-1:" + srv.account + ":function:" + name},
@@ -69,9 +94,7 @@ func TestCLIErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cli := *cli
-			cli.t = t
-			cli.failWith(tt.typ, tt.msg, tt.args...)
+			cli.failWith(t, tt.typ, tt.msg, tt.args...)
 		})
 	}
 
@@ -79,20 +102,20 @@ func TestCLIErrors(t *testing.T) {
 		key := loadProfile(t, filepath.Join(srv.dataDir, "credentials"), "default")
 		wrongSecret := newCLIAt(t, awsV2Path, 2, srv.endpoint, "AWS_REGION="+region,
 			"AWS_ACCESS_KEY_ID="+key.AccessKeyID, "AWS_SECRET_ACCESS_KEY=not-the-secret-at-all-0000000000000000")
-		wrongSecret.failWith("InvalidSignatureException", "The request signature we calculated does not match the signature you provided...",
+		wrongSecret.failWith(t, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided...",
 			"lambda", "list-functions")
 		unknownKey := newCLIAt(t, awsV2Path, 2, srv.endpoint, "AWS_REGION="+region,
 			"AWS_ACCESS_KEY_ID=AKIAAAAAAAAAAAAAAAAA", "AWS_SECRET_ACCESS_KEY="+key.SecretAccessKey)
-		unknownKey.failWith("UnrecognizedClientException", "The security token included in the request is invalid.",
+		unknownKey.failWith(t, "UnrecognizedClientException", "The security token included in the request is invalid.",
 			"lambda", "get-function", "--function-name", name)
 		otherRegion := newCLI(t, srv, "AWS_REGION=eu-west-1")
-		otherRegion.failWith("InvalidSignatureException", "Credential should be scoped to a valid region...",
+		otherRegion.failWith(t, "InvalidSignatureException", "Credential should be scoped to a valid region...",
 			"lambda", "list-functions")
 	})
 
 	// Nothing above changed the function.
 	var after fnConfig
-	cli.ok(&after, "lambda", "get-function-configuration", "--function-name", name)
+	cli.ok(t, &after, "lambda", "get-function-configuration", "--function-name", name)
 	if after.RevisionId == "" || after.Description != "" || after.CodeSha256 != p.sha {
 		t.Errorf("the failed calls changed the function: %+v", after)
 	}

@@ -23,7 +23,7 @@ func TestDataDirLock(t *testing.T) {
 	}
 
 	second := launchServer(t, serverOpts{dataDir: dataDir})
-	if code := second.waitExit(startTimeout); code != 1 {
+	if code := second.waitExit(failTimeout); code != 1 {
 		t.Errorf("the second server exited %d, want 1", code)
 	}
 	want := "cloister: store: data directory " + dataDir + " is in use by another server"

@@ -10,6 +10,7 @@
 // a server process behind: each one is stopped with SIGTERM at cleanup, and
 // must exit 0 within its shutdown timeout.
 //
+// CLOISTER_E2E_BINARY=path tests that binary instead of building one.
 // Without /usr/bin/aws the CLI tests skip, unless the environment variable CI
 // is set, in which case they fail.
 package e2e
@@ -49,10 +50,18 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
-	cloisterBin = filepath.Join(tmp, "cloister")
-	if err := buildCloister(cloisterBin); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
+	if bin := os.Getenv("CLOISTER_E2E_BINARY"); bin != "" {
+		// Test a binary built elsewhere (a release artifact) instead.
+		if cloisterBin, err = filepath.Abs(bin); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+	} else {
+		cloisterBin = filepath.Join(tmp, "cloister")
+		if err := buildCloister(cloisterBin); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
 	}
 	missingTools = checkTools()
 	return m.Run()

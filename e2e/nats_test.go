@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,12 +21,19 @@ import (
 // random loopback port, until the test ends.
 func startNATS(t *testing.T) *natsserver.Server {
 	t.Helper()
+	return startNATSAt(t, natsserver.RANDOM_PORT, t.TempDir())
+}
+
+// startNATSAt runs a JetStream-enabled NATS server on a given loopback port
+// with its files in storeDir.
+func startNATSAt(t *testing.T, port int, storeDir string) *natsserver.Server {
+	t.Helper()
 	ns, err := natsserver.NewServer(&natsserver.Options{
 		ServerName: "e2e-nats",
 		Host:       "127.0.0.1",
-		Port:       natsserver.RANDOM_PORT,
+		Port:       port,
 		JetStream:  true,
-		StoreDir:   t.TempDir(),
+		StoreDir:   storeDir,
 		NoSigs:     true,
 		NoLog:      true,
 	})
@@ -74,10 +84,10 @@ func TestExternalNATS(t *testing.T) {
 	const name = "nats-fn"
 
 	var created fnConfig
-	cli1.ok(&created, createArgs(name, first.account, p, "--tags", "via=nats")...)
-	cli2.ok(nil, "lambda", "wait", "function-active-v2", "--function-name", name)
+	cli1.ok(t, &created, createArgs(name, first.account, p, "--tags", "via=nats")...)
+	cli2.ok(t, nil, "lambda", "wait", "function-active-v2", "--function-name", name)
 	var got getFunctionOut
-	cli2.ok(&got, "lambda", "get-function", "--function-name", fnARN(second, name))
+	cli2.ok(t, &got, "lambda", "get-function", "--function-name", fnARN(second, name))
 	if got.Configuration.CodeSha256 != p.sha || got.Configuration.RevisionId == "" || got.Tags["via"] != "nats" {
 		t.Errorf("the second server sees %+v", got)
 	}
@@ -85,12 +95,12 @@ func TestExternalNATS(t *testing.T) {
 		t.Error("the second server serves a different package")
 	}
 	var list listFunctionsOut
-	cli1.ok(&list, "lambda", "list-functions")
+	cli1.ok(t, &list, "lambda", "list-functions")
 	if len(list.Functions) != 1 || list.Functions[0].FunctionName != name {
 		t.Errorf("list-functions: %+v", list.Functions)
 	}
-	cli2.ok(nil, "lambda", "delete-function", "--function-name", name)
-	cli1.failWith("ResourceNotFoundException", "Function not found: "+fnARN(first, name),
+	cli2.ok(t, nil, "lambda", "delete-function", "--function-name", name)
+	cli1.failWith(t, "ResourceNotFoundException", "Function not found: "+fnARN(first, name),
 		"lambda", "get-function", "--function-name", name)
 
 	first.stop()
@@ -128,10 +138,59 @@ func TestExternalNATSUnreachable(t *testing.T) {
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	s := launchServer(t, serverOpts{args: []string{"--nats-url", url}})
-	if code := s.waitExit(startTimeout); code != 1 {
+	if code := s.waitExit(failTimeout); code != 1 {
 		t.Errorf("exit code %d, want 1", code)
 	}
 	if out := s.output(); !strings.Contains(out, "cloister: store: connect to nats") {
 		t.Errorf("output lacks the connection error:\n%s", out)
+	}
+}
+
+// TestExternalNATSRestart: when the external NATS server goes away and comes
+// back (a rolling restart of the cluster), Cloister reconnects on its own and
+// serves the same state again.
+func TestExternalNATSRestart(t *testing.T) {
+	t.Parallel()
+	requireCLI(t)
+	storeDir := t.TempDir()
+	ns := startNATSAt(t, natsserver.RANDOM_PORT, storeDir)
+	port := ns.Addr().(*net.TCPAddr).Port
+	srv := startServer(t, serverOpts{args: []string{"--nats-url", ns.ClientURL()}})
+	cli := newCLI(t, srv)
+	p := makeZip(t, "survives a nats restart")
+	cli.ok(t, nil, createArgs("before", srv.account, p)...)
+	cli.ok(t, nil, "lambda", "wait", "function-active-v2", "--function-name", "before")
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	startNATSAt(t, port, storeDir)
+
+	// Reconnection takes a moment; then everything works as before.
+	sdk := newSDK(t, srv, 1)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	for {
+		_, err := sdk.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("before")})
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("Cloister did not recover after the NATS server restarted: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var got getFunctionOut
+	cli.ok(t, &got, "lambda", "get-function", "--function-name", "before")
+	if got.Configuration.CodeSha256 != p.sha {
+		t.Errorf("after the restart: %+v", got.Configuration)
+	}
+	if b := download(t, got.Code.Location); !slices.Equal(b, p.data) {
+		t.Error("the package changed across the NATS restart")
+	}
+	cli.ok(t, nil, createArgs("after", srv.account, p)...)
+	var list listFunctionsOut
+	cli.ok(t, &list, "lambda", "list-functions")
+	if len(list.Functions) != 2 {
+		t.Errorf("list-functions after the restart: %+v, want before and after", list.Functions)
 	}
 }

@@ -25,7 +25,8 @@ func TestRestartPersistence(t *testing.T) {
 	p1, p2 := makeZip(t, "persist one"), makeZip(t, "persist two")
 	populate(t, newSDK(t, first, 3), first, p1, p2)
 
-	before := snapshot(t, newCLI(t, first), first.account)
+	before := snapshot(t, newCLI(t, first))
+	checkPopulated(t, before)
 	creds, err := os.ReadFile(filepath.Join(dataDir, "credentials"))
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +40,7 @@ func TestRestartPersistence(t *testing.T) {
 	if second.account != first.account {
 		t.Errorf("account changed across the restart: %s, then %s", first.account, second.account)
 	}
-	after := snapshot(t, newCLI(t, second), second.account)
+	after := snapshot(t, newCLI(t, second))
 	if diff := cmp.Diff(before, after); diff != "" {
 		t.Errorf("state differs after a restart (-before +after):\n%s", diff)
 	}
@@ -49,7 +50,7 @@ func TestRestartPersistence(t *testing.T) {
 
 	// The code itself survived, not just its hash.
 	var fn getFunctionOut
-	newCLI(t, second).ok(&fn, "lambda", "get-function", "--function-name", "keep-a", "--qualifier", "1")
+	newCLI(t, second).ok(t, &fn, "lambda", "get-function", "--function-name", "keep-a", "--qualifier", "1")
 	if got := download(t, fn.Code.Location); !bytes.Equal(got, p1.data) {
 		t.Error("version 1's package differs after the restart")
 	}
@@ -108,34 +109,28 @@ func populate(t *testing.T, c *lambda.Client, srv *server, p1, p2 pkg) {
 // snapshot records what the CLI shows about the functions populate made.
 // Failed commands are recorded as their error, so that "still not found"
 // is part of the comparison too.
-func snapshot(t *testing.T, cli *awsCLI, account string) map[string]any {
+func snapshot(t *testing.T, cli *awsCLI) map[string]any {
 	t.Helper()
+	// Together these show every record populate wrote: list-functions
+	// with ALL has every version's configuration, get-function the tags,
+	// reserved concurrency and code hash.
 	cmds := [][]string{
 		{"list-functions", "--function-version", "ALL"},
 		{"get-account-settings"},
 		{"get-function", "--function-name", "gone"},
+		{"get-policy", "--function-name", "keep-a", "--qualifier", "prod"},
 	}
 	for _, fn := range []string{"keep-a", "keep-b"} {
 		cmds = append(cmds,
 			[]string{"get-function", "--function-name", fn},
-			[]string{"get-function", "--function-name", fn, "--qualifier", "1"},
-			[]string{"list-versions-by-function", "--function-name", fn},
 			[]string{"list-aliases", "--function-name", fn},
 			[]string{"get-policy", "--function-name", fn},
-			[]string{"list-tags", "--resource", "arn:aws:lambda:" + region + ":" + account + ":function:" + fn},
-			[]string{"get-function-concurrency", "--function-name", fn},
 			[]string{"list-function-event-invoke-configs", "--function-name", fn},
 		)
 	}
-	cmds = append(cmds,
-		[]string{"get-function", "--function-name", "keep-a", "--qualifier", "prod"},
-		[]string{"get-alias", "--function-name", "keep-a", "--name", "old"},
-		[]string{"get-policy", "--function-name", "keep-a", "--qualifier", "prod"},
-		[]string{"get-function-event-invoke-config", "--function-name", "keep-a", "--qualifier", "prod"},
-	)
 	out := map[string]any{}
 	for _, args := range cmds {
-		res := cli.run(append([]string{"lambda"}, args...)...)
+		res := cli.run(t, append([]string{"lambda"}, args...)...)
 		key := strings.Join(args, " ")
 		if res.code != 0 {
 			m := errorLineRe.FindStringSubmatch(res.stderr)
@@ -145,7 +140,7 @@ func snapshot(t *testing.T, cli *awsCLI, account string) map[string]any {
 			out[key] = "error " + m[1] + ": " + m[3]
 			continue
 		}
-		v := cli.decode(res)
+		v := cli.decode(t, res)
 		if m, ok := v.(map[string]any); ok {
 			if code, ok := m["Code"].(map[string]any); ok {
 				delete(code, "Location")
@@ -154,4 +149,38 @@ func snapshot(t *testing.T, cli *awsCLI, account string) map[string]any {
 		out[key] = v
 	}
 	return out
+}
+
+// checkPopulated makes sure a snapshot holds what populate made, so that
+// comparing two snapshots cannot pass by both being empty.
+func checkPopulated(t *testing.T, snap map[string]any) {
+	t.Helper()
+	count := func(key, member string) int {
+		m, _ := snap[key].(map[string]any)
+		l, _ := m[member].([]any)
+		return len(l)
+	}
+	checks := []struct {
+		what      string
+		got, want int
+	}{
+		{"configurations (keep-a $LATEST, 1, 2; keep-b $LATEST, 1)", count("list-functions --function-version ALL", "Functions"), 5},
+		{"aliases of keep-a", count("list-aliases --function-name keep-a", "Aliases"), 2},
+		{"event invoke configs of keep-a", count("list-function-event-invoke-configs --function-name keep-a", "FunctionEventInvokeConfigs"), 2},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("before the restart: %d %s, want %d", c.got, c.what, c.want)
+		}
+	}
+	fn, _ := snap["get-function --function-name keep-a"].(map[string]any)
+	if tags, _ := fn["Tags"].(map[string]any); len(tags) != 2 || fn["Concurrency"] == nil {
+		t.Errorf("before the restart keep-a has tags %v and concurrency %v", fn["Tags"], fn["Concurrency"])
+	}
+	if _, ok := snap["get-policy --function-name keep-a"].(map[string]any); !ok {
+		t.Errorf("before the restart keep-a has no policy: %v", snap["get-policy --function-name keep-a"])
+	}
+	if e, _ := snap["get-function --function-name gone"].(string); !strings.HasPrefix(e, "error ResourceNotFoundException: ") {
+		t.Errorf("before the restart the deleted function shows %v", snap["get-function --function-name gone"])
+	}
 }

@@ -45,11 +45,13 @@ func loadProfile(t *testing.T, credsFile, profile string) aws.Credentials {
 // sees is one request's outcome.
 func newSDK(t *testing.T, srv *server, maxAttempts int) *lambda.Client {
 	t.Helper()
-	creds := loadProfile(t, filepath.Join(srv.dataDir, "credentials"), "default")
+	// Not loadProfile: the SDK's loader also reads the machine's AWS_*
+	// variables (a CA bundle, say), which these clients must not depend on.
+	creds := parseINI(t, filepath.Join(srv.dataDir, "credentials"))["default"]
 	return lambda.New(lambda.Options{
 		Region:           region,
 		BaseEndpoint:     aws.String(srv.endpoint),
-		Credentials:      credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
+		Credentials:      credentials.NewStaticCredentialsProvider(creds["aws_access_key_id"], creds["aws_secret_access_key"], ""),
 		RetryMaxAttempts: maxAttempts,
 	})
 }

@@ -2,6 +2,7 @@
 // platform in one binary.
 //
 //	cloister server [flags]   start everything on this machine
+//	cloister account create   create an account on a running server
 //	cloister init             (internal) a sandbox's init process
 package main
 
@@ -38,6 +39,7 @@ func usage() {
 
 commands:
   server    start the Cloister server (control plane, data plane, embedded state)
+  account   create an account on a running server (account create --name NAME)
 
 Run 'cloister <command> -h' for the command's flags.
 `)
@@ -55,6 +57,8 @@ func dispatch(ctx context.Context, args []string) error {
 			return err
 		}
 		return runServer(ctx, cfg)
+	case "account":
+		return runAccount(ctx, args[1:])
 	case "-h", "-help", "--help", "help":
 		usage()
 		return nil

@@ -16,6 +16,7 @@ import (
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/iam"
 	"github.com/cloister/cloister/internal/sigv4"
+	"github.com/cloister/cloister/internal/sqs"
 )
 
 // Authorizer decides whether a caller may perform an action on a resource.
@@ -56,6 +57,13 @@ type Config struct {
 	Auditor    Auditor
 	Functions  *functions.Service
 	Invoker    Invoker
+	// IAM, when set, serves the IAM and STS Query APIs and the
+	// Organizations API on POST /, and the account administration endpoint
+	// under /_cloister/admin/.
+	IAM *iam.Service
+	// SQS, when set, serves the Amazon SQS API (JSON and Query protocols)
+	// on POST / and on queue-URL paths.
+	SQS *sqs.Service
 	// CodeURLKey signs GetFunction's short-lived code download URLs.
 	CodeURLKey []byte
 	Logger     *slog.Logger
@@ -183,7 +191,7 @@ func newRequestID() string {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{ctx: r.Context(), w: w, r: r, requestID: newRequestID()}
 	w.Header().Set("X-Amzn-RequestId", c.requestID)
-	if strings.HasPrefix(r.URL.Path, "/_cloister/") {
+	if strings.HasPrefix(r.URL.Path, "/_cloister/") && !strings.HasPrefix(r.URL.Path, adminPrefix) {
 		s.serveInternal(c)
 		return
 	}
@@ -200,6 +208,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serve(c *call) error {
+	if s.cfg.SQS != nil && isSQSRequest(c.r) {
+		s.serveSQS(c) // writes its own response or error
+		return nil
+	}
+	if s.cfg.IAM != nil {
+		switch {
+		case c.r.URL.Path == "/":
+			return s.serveRoot(c)
+		case strings.HasPrefix(c.r.URL.Path, adminPrefix):
+			return s.serveAdmin(c)
+		}
+	}
 	rt, r := s.matchRoute(c.r)
 	c.r = r
 	if rt == nil {
@@ -217,6 +237,7 @@ func (s *Server) serve(c *call) error {
 	if err := s.cfg.Authorizer.Authorize(c.ctx, iam.Request{
 		Caller: c.caller, Action: rt.action, Resource: arn, ResourceAccount: account,
 		SourceIP: sourceIP(c.r), SecureTransport: c.r.TLS != nil,
+		Context: map[string][]string{"aws:RequestedRegion": {s.cfg.Region}},
 	}); err != nil {
 		return err
 	}
@@ -236,12 +257,27 @@ func (s *Server) authenticate(c *call, service string) error {
 	if a.Region != s.cfg.Region {
 		return awserr.New(awserr.InvalidSignature, "Credential should be scoped to a valid region. ")
 	}
+	return s.verify(c, a, "The security token included in the request is invalid.")
+}
+
+// verify looks up the key a parsed request was signed with, checks its
+// session token (temporary credentials carry one, long-term keys none),
+// reads the body within the route's limit, verifies the signature and
+// sets c.caller. invalidToken is the service's wording for an unknown key
+// or a wrong token.
+func (s *Server) verify(c *call, a *sigv4.Auth, invalidToken string) error {
 	key, err := s.cfg.Keys.LookupKey(c.ctx, a.AccessKeyID)
 	if err != nil {
 		if errors.Is(err, iam.ErrUnknownKey) || errors.Is(err, iam.ErrInactiveKey) {
-			return awserr.New(awserr.UnrecognizedClient, "The security token included in the request is invalid.")
+			return awserr.New(awserr.UnrecognizedClient, "%s", invalidToken)
 		}
 		return err
+	}
+	if err := key.VerifySessionToken(a.SessionToken, s.cfg.Now()); err != nil {
+		if errors.Is(err, iam.ErrExpiredToken) {
+			return awserr.New(awserr.ExpiredToken, "The security token included in the request is expired")
+		}
+		return awserr.New(awserr.UnrecognizedClient, "%s", invalidToken)
 	}
 	limit := c.route.maxBody
 	if limit == 0 {

@@ -123,6 +123,8 @@ func TestMalformedRequests(t *testing.T) {
 			apiErr{400, "InvalidRequestContentException", "Could not parse request body into json: nesting deeper than 32 levels"}},
 		{"zip not base64", http.MethodPost, "/2015-03-31/functions", `{"FunctionName":"x","Role":"` + testRole + `","Code":{"ZipFile":"%%%"}}`,
 			apiErr{400, "InvalidRequestContentException", parse}},
+		{"MaxItems not a number", http.MethodGet, listPath + "?MaxItems=ten", "",
+			apiErr{400, "InvalidRequestContentException", "Could not parse request: MaxItems 'ten' is not an integer"}},
 		{"unknown operation", http.MethodGet, "/2015-03-31/nothing-here", "", apiErr{404, "UnknownOperationException", "Unknown operation GET /2015-03-31/nothing-here"}},
 		{"unknown method", http.MethodPatch, "/2015-03-31/functions/" + name, "", apiErr{404, "UnknownOperationException", "Unknown operation PATCH /2015-03-31/functions/" + name}},
 	}

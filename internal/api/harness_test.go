@@ -18,8 +18,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"runtime"
 	"strings"
@@ -56,6 +58,10 @@ var hostIsArm = runtime.GOARCH == "arm64"
 // catalog is the host's runtime catalogue, probed once per test binary.
 var catalog = sync.OnceValues(runtimes.Discover)
 
+// errorLog shows the server's error-level log lines (the cause behind any
+// 500 a test sees) on stderr; the rest is noise.
+var errorLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+
 // testClock is the API's clock: real time plus an adjustable offset.
 type testClock struct{ offset atomic.Int64 }
 
@@ -81,7 +87,9 @@ type harness struct {
 	st     *store.Store
 	ids    *iam.Service
 	fns    *functions.Service
-	srv    *httptest.Server
+	// handler is the API server itself; srv serves it on a real listener.
+	handler *api.Server
+	srv     *httptest.Server
 
 	account string
 	key     iam.Key
@@ -130,7 +138,7 @@ func (h *harness) start(t testing.TB) {
 	}
 	h.account, h.key = acct.ID, key
 	fns, err := functions.Open(ctx, st, functions.Config{
-		Region: testRegion, ConcurrencyLimit: h.cfg.concurrencyLimit, Runtimes: cat, Prepare: h.cfg.prepare,
+		Region: testRegion, ConcurrencyLimit: h.cfg.concurrencyLimit, Runtimes: cat, Prepare: h.cfg.prepare, Logger: errorLog,
 	})
 	if err != nil {
 		h.stop()
@@ -147,12 +155,13 @@ func (h *harness) start(t testing.TB) {
 		t.Fatalf("code URL key: %v", err)
 	}
 	handler, err := api.New(api.Config{
-		Region: testRegion, Keys: ids, Authorizer: ids, Functions: fns, CodeURLKey: codeKey, Now: h.clock.now,
+		Region: testRegion, Keys: ids, Authorizer: ids, Functions: fns, CodeURLKey: codeKey, Now: h.clock.now, Logger: errorLog,
 	})
 	if err != nil {
 		h.stop()
 		t.Fatalf("api.New: %v", err)
 	}
+	h.handler = handler
 	h.srv = httptest.NewServer(handler)
 	h.client = h.clientFor(key.AccessKeyID, key.Secret.Reveal())
 	h.stopped = false
@@ -231,11 +240,18 @@ func (h *harness) newAccount(t testing.TB) (string, *lambda.Client) {
 	if err != nil {
 		t.Fatalf("CreateAccount: %v", err)
 	}
-	key, _, err := h.ids.EnsureRootKey(ctx, acct.ID, "", "")
+	return acct.ID, h.rootClient(t, acct.ID)
+}
+
+// rootClient is a client signing as account's root, whose key it creates
+// on first use.
+func (h *harness) rootClient(t testing.TB, account string) *lambda.Client {
+	t.Helper()
+	key, _, err := h.ids.EnsureRootKey(context.Background(), account, "", "")
 	if err != nil {
 		t.Fatalf("EnsureRootKey: %v", err)
 	}
-	return acct.ID, h.clientFor(key.AccessKeyID, key.Secret.Reveal())
+	return h.clientFor(key.AccessKeyID, key.Secret.Reveal())
 }
 
 // arn is the unqualified ARN of the harness account's function name.

@@ -39,7 +39,8 @@ func idsOf(items []types.FunctionConfiguration) []string {
 }
 
 func TestListFunctions(t *testing.T) {
-	t.Parallel()
+	// Not parallel: this test is CPU-heavy and, run alongside the others
+	// on a small machine, would starve their store requests.
 	h := newHarness(t, harnessConfig{})
 	ctx := context.Background()
 

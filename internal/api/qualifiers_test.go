@@ -24,26 +24,27 @@ func TestQualifiers(t *testing.T) {
 	cases := []struct {
 		what, id, qualifier string
 		version             string // the version served, or "" when want applies
+		asked               string // the qualifier the answer's ARN carries
 		want                apiErr
 	}{
-		{"name", name, "", "$LATEST", apiErr{}},
-		{"partial ARN", partial, "", "$LATEST", apiErr{}},
-		{"full ARN", full, "", "$LATEST", apiErr{}},
-		{"name:version", name + ":1", "", "1", apiErr{}},
-		{"name:$LATEST", name + ":$LATEST", "", "$LATEST", apiErr{}},
-		{"name:alias", name + ":live", "", "1", apiErr{}},
-		{"partial ARN:version", partial + ":2", "", "2", apiErr{}},
-		{"full ARN:alias", full + ":live", "", "1", apiErr{}},
-		{"Qualifier version", name, "2", "2", apiErr{}},
-		{"Qualifier alias on full ARN", full, "live", "1", apiErr{}},
-		{"same qualifier twice", name + ":2", "2", "2", apiErr{}},
-		{"mismatching qualifier", name + ":1", "2", "", invalidParam("The derived qualifier from the function name does not match the specified qualifier.")},
-		{"missing version", name + ":9", "", "", notFound("Function not found: " + full + ":9")},
-		{"missing alias", name, "nope", "", notFound("Function not found: " + full + ":nope")},
-		{"other region", "arn:aws:lambda:eu-west-1:" + h.account + ":function:" + name, "", "", invalidParam("Functions from 'eu-west-1' are not reachable in this region ('us-east-1')")},
-		{"bad name", "bad name", "", "", validation("1 validation error detected: Value 'bad name' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: " + functionNamePattern)},
-		{"name too long", strings.Repeat("n", 65), "", "", validation("1 validation error detected: Value '" + strings.Repeat("n", 65) + "' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64")},
-		{"bad qualifier", name, "$PREV", "", validation("1 validation error detected: Value '$PREV' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)")},
+		{"name", name, "", "$LATEST", "", apiErr{}},
+		{"partial ARN", partial, "", "$LATEST", "", apiErr{}},
+		{"full ARN", full, "", "$LATEST", "", apiErr{}},
+		{"name:version", name + ":1", "", "1", "1", apiErr{}},
+		{"name:$LATEST", name + ":$LATEST", "", "$LATEST", "$LATEST", apiErr{}},
+		{"name:alias", name + ":live", "", "1", "live", apiErr{}},
+		{"partial ARN:version", partial + ":2", "", "2", "2", apiErr{}},
+		{"full ARN:alias", full + ":live", "", "1", "live", apiErr{}},
+		{"Qualifier version", name, "2", "2", "2", apiErr{}},
+		{"Qualifier alias on full ARN", full, "live", "1", "live", apiErr{}},
+		{"same qualifier twice", name + ":2", "2", "2", "2", apiErr{}},
+		{"mismatching qualifier", name + ":1", "2", "", "", invalidParam("The derived qualifier from the function name does not match the specified qualifier.")},
+		{"missing version", name + ":9", "", "", "", notFound("Function not found: " + full + ":9")},
+		{"missing alias", name, "nope", "", "", notFound("Function not found: " + full + ":nope")},
+		{"other region", "arn:aws:lambda:eu-west-1:" + h.account + ":function:" + name, "", "", "", invalidParam("Functions from 'eu-west-1' are not reachable in this region ('us-east-1')")},
+		{"bad name", "bad name", "", "", "", validation("1 validation error detected: Value 'bad name' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: " + functionNamePattern)},
+		{"name too long", strings.Repeat("n", 65), "", "", "", validation("1 validation error detected: Value '" + strings.Repeat("n", 65) + "' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64")},
+		{"bad qualifier", name, "$PREV", "", "", validation("1 validation error detected: Value '$PREV' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)")},
 	}
 	for _, c := range cases {
 		t.Run(c.what, func(t *testing.T) {
@@ -59,6 +60,16 @@ func TestQualifiers(t *testing.T) {
 			if aws.ToString(out.Version) != c.version || aws.ToString(out.FunctionName) != name {
 				t.Errorf("served %s version %q, want %s", aws.ToString(out.FunctionName), aws.ToString(out.Version), c.version)
 			}
+			// The ARN is the one asked for: unqualified, or with the
+			// qualifier as given (an alias's, not its version's).
+			wantARN := full
+			if c.asked != "" {
+				wantARN += ":" + c.asked
+			}
+			if got := aws.ToString(out.FunctionArn); got != wantARN {
+				t.Errorf("FunctionArn = %s, want %s", got, wantARN)
+			}
+
 		})
 	}
 }

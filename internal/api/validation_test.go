@@ -226,3 +226,28 @@ func TestCreateFunctionValidation(t *testing.T) {
 		}
 	})
 }
+
+// TestEnvironmentMeasure checks that the 4 KB limit counts the variables'
+// JSON as written: characters such as '<' and '&' count once.
+func TestEnvironmentMeasure(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessConfig{})
+	ctx := context.Background()
+	html := strings.Repeat("<&>", 1300) // 3900 bytes; 23400 if HTML-escaped
+	name := fnName("env-html")
+	h.createFunction(t, name, func(in *lambda.CreateFunctionInput) {
+		in.Environment = &types.Environment{Variables: map[string]string{"PAGE": html}}
+	})
+	cfg, err := h.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Environment.Variables["PAGE"] != html {
+		t.Error("the variable did not survive unchanged")
+	}
+	over := html + strings.Repeat("&", 190)
+	_, err = h.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String(name), Environment: &types.Environment{Variables: map[string]string{"PAGE": over}},
+	})
+	wantErr(t, err, invalidParam(`Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {"PAGE":"`+over+`"}`))
+}

@@ -103,6 +103,12 @@ func (t Type) Status() int {
 	if s, ok := shapes[t]; ok {
 		return s.status
 	}
+	if q, ok := queryShapes[t]; ok {
+		return q.status
+	}
+	if q, ok := sqsShapes[t]; ok {
+		return q.status
+	}
 	return http.StatusInternalServerError
 }
 

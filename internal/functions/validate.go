@@ -1,6 +1,7 @@
 package functions
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -184,7 +185,7 @@ func (c *common) checkModel(v *violations) {
 			}
 		}
 	}
-	if c.FileSystems != nil && len(c.FileSystems) > 1 {
+	if len(c.FileSystems) > 1 {
 		v.add(len(c.FileSystems), "fileSystemConfigs", "Member must have length less than or equal to 1")
 	}
 }
@@ -207,7 +208,7 @@ func (c *common) checkSemantics(cat *runtimes.Catalog) error {
 		if len(reserved) > 0 {
 			return invalidParam("Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: %s", strings.Join(reserved, ", "))
 		}
-		measured, _ := json.Marshal(c.Environment.Variables)
+		measured := measureEnvironment(c.Environment.Variables)
 		if len(measured) > MaxEnvironmentSize {
 			return invalidParam("Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %s", measured)
 		}
@@ -246,6 +247,17 @@ func (c *common) checkSemantics(cat *runtimes.Catalog) error {
 		}
 	}
 	return nil
+}
+
+// measureEnvironment is the JSON text Lambda measures against the 4 KB
+// limit. HTML characters stay as they are: escaping them (json.Marshal's
+// default) would count one '<' as six bytes.
+func measureEnvironment(vars map[string]string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(vars) // a map of strings always encodes
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // checkTargetARN accepts the destination types Cloister delivers to: its

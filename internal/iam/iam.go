@@ -7,17 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"sync"
+	"time"
 
 	"github.com/cloister/cloister/internal/store"
 )
 
 // Sentinel errors.
 var (
-	ErrUnknownKey  = errors.New("iam: unknown access key")
-	ErrInactiveKey = errors.New("iam: inactive access key")
-	ErrNoAccount   = errors.New("iam: no such account")
+	ErrUnknownKey   = errors.New("iam: unknown access key")
+	ErrInactiveKey  = errors.New("iam: inactive access key")
+	ErrNoAccount    = errors.New("iam: no such account")
+	ErrInvalidToken = errors.New("iam: invalid session token")
+	ErrExpiredToken = errors.New("iam: expired session token")
 )
 
 // Secret is a secret string that never appears in logs or fmt output.
@@ -32,181 +34,216 @@ func (Secret) String() string { return "REDACTED" }
 // Reveal returns the secret's value, for signing and verification only.
 func (s Secret) Reveal() string { return string(s) }
 
-// Principal is an authenticated caller.
-type Principal struct {
-	Account     string `json:"account"`
-	ARN         string `json:"arn"`
-	UserID      string `json:"userId"`
-	Type        string `json:"type"` // "Root", "User", "AssumedRole"
-	Name        string `json:"name,omitempty"`
-	AccessKeyID string `json:"-"`
-}
-
-// Root is the account root principal of account.
-func Root(account string) Principal {
-	return Principal{Account: account, ARN: "arn:aws:iam::" + account + ":root", UserID: account, Type: "Root"}
-}
-
-// Key is an access key and whom it authenticates.
-type Key struct {
-	AccessKeyID string    `json:"accessKeyId"`
-	Secret      Secret    `json:"secret"`
-	Status      string    `json:"status"` // Active, Inactive
-	Principal   Principal `json:"principal"`
-}
-
 // Account is a tenant.
 type Account struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Email      string    `json:"email,omitempty"`
+	CreateDate time.Time `json:"createDate,omitzero"`
 }
 
 const (
 	accountsBucket = "iam_accounts"
 	keysBucket     = "iam_access_keys"
+	sessionsBucket = "iam_sessions"
+	entitiesBucket = "iam_entities"
 	metaBucket     = "cloister_meta"
 )
 
-// Service is the identity store, with an in-memory copy of access keys kept
-// current by watching the store (the key lookup is on every request).
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock sets the clock used for session expiry, aws:CurrentTime and
+// creation dates (tests); time.Now by default.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// Service is the identity store: accounts, users, groups, roles, managed
+// policies, access keys, sessions and organization guardrails. It keeps an
+// in-memory copy of all of them, current by watching the store, because
+// key lookup and authorization are on every request's path.
 type Service struct {
 	accounts *store.Bucket
 	keys     *store.Bucket
+	sessions *store.Bucket
+	entities *store.Bucket
 	meta     *store.Bucket
 	log      *slog.Logger
+	now      func() time.Time
 
-	mu    sync.RWMutex
-	cache map[string]Key
-	ready chan struct{}
-	wg    sync.WaitGroup
+	mu      sync.RWMutex
+	cache   map[string]Key // access keys by ID (users and roots)
+	keyRevs map[string]uint64
+
+	sessMu   sync.RWMutex
+	sessTomb map[string]uint64
+	sessByID map[string]*sessionEntry
+
+	idx   *index
+	authz authzCache
+
+	mgmtOnce sync.Mutex
+	mgmt     string // the management (default) account, once known
+	orgID    string // the organization's ID, once known
+
+	stop context.CancelFunc // ends the watchers
+	wg   sync.WaitGroup
 }
 
-// Open opens the identity buckets and starts watching access keys until ctx
-// ends; Close waits for the watcher.
-func Open(ctx context.Context, st *store.Store, log *slog.Logger) (*Service, error) {
+// Open opens the identity buckets and starts watching them until ctx ends
+// or Close is called.
+func Open(ctx context.Context, st *store.Store, log *slog.Logger, opts ...Option) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{log: log.With("component", "iam"), cache: map[string]Key{}, ready: make(chan struct{})}
-	var err error
-	if s.accounts, err = st.Bucket(ctx, accountsBucket); err != nil {
-		return nil, err
-	}
-	if s.keys, err = st.Bucket(ctx, keysBucket); err != nil {
-		return nil, err
-	}
-	if s.meta, err = st.Bucket(ctx, metaBucket); err != nil {
-		return nil, err
-	}
-	updates, err := s.keys.Watch(ctx, "")
+	ctx, cancel := context.WithCancel(ctx)
+	s, err := open(ctx, st, log, opts)
 	if err != nil {
+		cancel()
+		if s != nil {
+			s.wg.Wait()
+		}
 		return nil, err
+	}
+	s.stop = cancel
+	return s, nil
+}
+
+func open(ctx context.Context, st *store.Store, log *slog.Logger, opts []Option) (*Service, error) {
+	s := &Service{
+		log: log.With("component", "iam"), now: time.Now,
+		cache: map[string]Key{}, keyRevs: map[string]uint64{}, sessTomb: map[string]uint64{}, sessByID: map[string]*sessionEntry{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.idx = newIndex(s.log)
+	s.authz.init()
+	for _, b := range []struct {
+		p    **store.Bucket
+		name string
+	}{{&s.accounts, accountsBucket}, {&s.keys, keysBucket}, {&s.sessions, sessionsBucket}, {&s.entities, entitiesBucket}, {&s.meta, metaBucket}} {
+		var err error
+		if *b.p, err = st.Bucket(ctx, b.name); err != nil {
+			return nil, fmt.Errorf("iam: open: %w", err)
+		}
+	}
+	for _, w := range []struct {
+		b     *store.Bucket
+		apply func(store.Entry)
+	}{{s.keys, s.applyKey}, {s.sessions, s.applySession}, {s.entities, s.idx.apply}} {
+		if err := s.watch(ctx, w.b, w.apply); err != nil {
+			return s, err
+		}
 	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.watchKeys(updates)
+		s.janitor(ctx)
 	}()
-	select {
-	case <-s.ready:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 	return s, nil
 }
 
-// Close waits for the key watcher, which stops when Open's ctx ends.
-func (s *Service) Close() { s.wg.Wait() }
-
-func (s *Service) watchKeys(updates <-chan store.Entry) {
-	initial := true
-	for e := range updates {
-		if e.Key == "" {
-			if initial {
-				initial = false
-				close(s.ready)
-			}
-			continue
-		}
-		s.mu.Lock()
-		if e.Value == nil {
-			delete(s.cache, e.Key)
-		} else {
-			var k Key
-			if err := json.Unmarshal(e.Value, &k); err != nil {
-				s.log.Error("decode access key record", "key_id", e.Key, "err", err)
-			} else {
-				s.cache[e.Key] = k
-			}
-		}
-		s.mu.Unlock()
+// watch applies the bucket's current contents, returns, and keeps applying
+// changes until ctx ends.
+func (s *Service) watch(ctx context.Context, b *store.Bucket, apply func(store.Entry)) error {
+	updates, err := b.Watch(ctx, "")
+	if err != nil {
+		return fmt.Errorf("iam: watch %s: %w", b.Name(), err)
 	}
-	if initial {
-		close(s.ready)
+	ready := make(chan struct{})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		initial := true
+		for e := range updates {
+			if e.Key == "" {
+				if initial {
+					initial = false
+					close(ready)
+				}
+				continue
+			}
+			apply(e)
+		}
+		if initial {
+			close(ready)
+		}
+	}()
+	select {
+	case <-ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
-// LookupKey returns the access key with this id.
-func (s *Service) LookupKey(ctx context.Context, id string) (Key, error) {
-	s.mu.RLock()
-	k, ok := s.cache[id]
-	s.mu.RUnlock()
-	if !ok {
-		// The watcher may lag a key created a moment ago on another node.
-		if _, err := s.keys.GetJSON(ctx, id, &k); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return Key{}, ErrUnknownKey
-			}
-			return Key{}, fmt.Errorf("iam: lookup key: %w", err)
-		}
-	}
-	if k.Status != "Active" {
-		return Key{}, ErrInactiveKey
-	}
-	k.Principal.AccessKeyID = k.AccessKeyID
-	return k, nil
-}
-
-// PutKey stores an access key (creating it; an existing id is an error).
-func (s *Service) PutKey(ctx context.Context, k Key) error {
-	if _, err := s.keys.CreateJSON(ctx, k.AccessKeyID, k); err != nil {
-		return fmt.Errorf("iam: put key: %w", err)
-	}
-	s.mu.Lock()
-	s.cache[k.AccessKeyID] = k
-	s.mu.Unlock()
-	return nil
+// Close stops the watchers and waits for them. The service must not be
+// used afterwards.
+func (s *Service) Close() {
+	s.stop()
+	s.wg.Wait()
 }
 
 // Account returns an account by id.
 func (s *Service) Account(ctx context.Context, id string) (Account, error) {
 	var a Account
+	if !isAccountID(id) {
+		return Account{}, ErrNoAccount
+	}
 	if _, err := s.accounts.GetJSON(ctx, id, &a); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return Account{}, ErrNoAccount
 		}
-		return Account{}, err
+		return Account{}, fmt.Errorf("iam: account %s: %w", id, err)
 	}
 	return a, nil
 }
 
+// Accounts lists every account, ordered by ID.
+func (s *Service) Accounts(ctx context.Context) ([]Account, error) {
+	ids, err := s.accounts.Keys(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("iam: list accounts: %w", err)
+	}
+	out := make([]Account, 0, len(ids))
+	for _, id := range ids {
+		a, err := s.Account(ctx, id)
+		if errors.Is(err, ErrNoAccount) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	sortBy(out, func(a Account) string { return a.ID })
+	return out, nil
+}
+
 // CreateAccount creates an account with a fresh id.
 func (s *Service) CreateAccount(ctx context.Context, name string) (Account, error) {
+	return s.createAccount(ctx, Account{Name: name})
+}
+
+func (s *Service) createAccount(ctx context.Context, a Account) (Account, error) {
+	a.CreateDate = s.now().UTC().Truncate(time.Second)
 	for range 10 {
-		a := Account{ID: NewAccountID(), Name: name}
+		a.ID = NewAccountID()
 		_, err := s.accounts.CreateJSON(ctx, a.ID, a)
 		if err == nil {
 			return a, nil
 		}
 		if !errors.Is(err, store.ErrExists) {
-			return Account{}, err
+			return Account{}, fmt.Errorf("iam: create account: %w", err)
 		}
 	}
 	return Account{}, errors.New("iam: could not allocate an account id")
 }
 
 // DefaultAccount returns the server's default account, creating it (and
-// recording it in the store) on first start.
+// recording it in the store) on first start. The default account is the
+// organization's management account: its principals administer accounts
+// and guardrails.
 func (s *Service) DefaultAccount(ctx context.Context) (Account, bool, error) {
 	e, err := s.meta.Get(ctx, "default-account")
 	if err == nil {
@@ -214,7 +251,7 @@ func (s *Service) DefaultAccount(ctx context.Context) (Account, bool, error) {
 		return a, false, err
 	}
 	if !errors.Is(err, store.ErrNotFound) {
-		return Account{}, false, err
+		return Account{}, false, fmt.Errorf("iam: default account: %w", err)
 	}
 	a, err := s.CreateAccount(ctx, "default")
 	if err != nil {
@@ -225,9 +262,28 @@ func (s *Service) DefaultAccount(ctx context.Context) (Account, bool, error) {
 			// Another server won the race; use its account.
 			return s.DefaultAccount(ctx)
 		}
-		return Account{}, false, err
+		return Account{}, false, fmt.Errorf("iam: record default account: %w", err)
 	}
 	return a, true, nil
+}
+
+// managementAccount returns the default account's ID ("" if none exists
+// yet), remembering it once known.
+func (s *Service) managementAccount(ctx context.Context) (string, error) {
+	s.mgmtOnce.Lock()
+	defer s.mgmtOnce.Unlock()
+	if s.mgmt != "" {
+		return s.mgmt, nil
+	}
+	e, err := s.meta.Get(ctx, "default-account")
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("iam: default account: %w", err)
+	}
+	s.mgmt = string(e.Value)
+	return s.mgmt, nil
 }
 
 // Meta returns the server-wide metadata bucket (shared secrets and ids).
@@ -236,14 +292,39 @@ func (s *Service) Meta() *store.Bucket { return s.meta }
 const keyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 const secretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
+// randomString returns n characters drawn uniformly from alphabet (whose
+// length must divide 256) with crypto/rand.
 func randomString(alphabet string, n int) string {
+	if 256%len(alphabet) != 0 {
+		panic("iam: alphabet length must divide 256")
+	}
 	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
 	for i := range b {
-		x, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
-		if err != nil {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// randomDigits returns n decimal digits, uniformly, the first not zero
+// when nonZero is set.
+func randomDigits(n int, nonZero bool) string {
+	b := make([]byte, 0, n)
+	var buf [1]byte
+	for len(b) < n {
+		if _, err := rand.Read(buf[:]); err != nil {
 			panic(err)
 		}
-		b[i] = alphabet[x.Int64()]
+		if buf[0] >= 250 { // reject to keep the digits uniform
+			continue
+		}
+		d := buf[0] % 10
+		if nonZero && len(b) == 0 && d == 0 {
+			continue
+		}
+		b = append(b, '0'+d)
 	}
 	return string(b)
 }
@@ -258,7 +339,17 @@ func NewKeyPair(temporary bool) (string, Secret) {
 	return prefix + randomString(keyAlphabet, 16), Secret(randomString(secretAlphabet, 40))
 }
 
+// newUniqueID generates an IAM unique ID such as "AIDA..." (users), "AROA..."
+// (roles), "AGPA..." (groups) or "ANPA..." (policies).
+func newUniqueID(prefix string) string { return prefix + randomString(keyAlphabet, 17) }
+
 // NewAccountID generates a 12-digit account id.
-func NewAccountID() string {
-	return randomString("123456789", 1) + randomString("0123456789", 11)
+func NewAccountID() string { return randomDigits(12, true) }
+
+func marshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("iam: encode %T: %v", v, err)) // plain data types always encode
+	}
+	return b
 }

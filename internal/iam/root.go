@@ -4,14 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
+	"time"
 
 	"github.com/cloister/cloister/internal/store"
-)
-
-var (
-	accessKeyIDRe = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
-	secretKeyRe   = regexp.MustCompile(`^[A-Za-z0-9/+=]{16,128}$`)
 )
 
 // EnsureRootKey returns the root user's access key of account, creating it
@@ -23,6 +18,11 @@ func (s *Service) EnsureRootKey(ctx context.Context, account, id string, secret 
 	e, err := s.meta.Get(ctx, metaKey)
 	if err == nil {
 		k, err := s.LookupKey(ctx, string(e.Value))
+		if errors.Is(err, ErrUnknownKey) || errors.Is(err, ErrInactiveKey) {
+			// The operator deleted or deactivated the first root key
+			// (rotated it): nothing to ensure.
+			return Key{}, false, nil
+		}
 		return k, false, err
 	}
 	if !errors.Is(err, store.ErrNotFound) {
@@ -41,7 +41,7 @@ func (s *Service) EnsureRootKey(ctx context.Context, account, id string, secret 
 			return Key{}, false, fmt.Errorf("iam: root secret access key must be 16-128 characters of [A-Za-z0-9/+=]")
 		}
 	}
-	k = Key{AccessKeyID: id, Secret: secret, Status: "Active", Principal: Root(account)}
+	k = Key{AccessKeyID: id, Secret: secret, Status: StatusActive, Principal: Root(account), CreateDate: s.now().UTC().Truncate(time.Second)}
 	if err := s.PutKey(ctx, k); err != nil {
 		return Key{}, false, err
 	}

@@ -20,16 +20,17 @@ import (
 // itself and reaches over TCP with Config.URL.
 type backend struct {
 	name string
-	open func(t *testing.T) *Store
+	// config returns the Config of a fresh, isolated store.
+	config func(t *testing.T) Config
 }
 
 func backends() []backend {
 	return []backend{
-		{name: "embedded", open: func(t *testing.T) *Store {
-			return openStore(t, Config{DataDir: t.TempDir()})
+		{name: "embedded", config: func(t *testing.T) Config {
+			return Config{DataDir: t.TempDir()}
 		}},
-		{name: "external", open: func(t *testing.T) *Store {
-			return openStore(t, Config{URL: startNATS(t, true).ClientURL()})
+		{name: "external", config: func(t *testing.T) Config {
+			return Config{URL: startNATS(t, true).ClientURL()}
 		}},
 	}
 }
@@ -40,7 +41,7 @@ func forEachBackend(t *testing.T, f func(t *testing.T, st *Store)) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			f(t, b.open(t))
+			f(t, openStore(t, b.config(t)))
 		})
 	}
 }
@@ -373,5 +374,73 @@ func TestExternalReplicas(t *testing.T) {
 	emb := openStore(t, Config{DataDir: t.TempDir(), Replicas: 3})
 	if emb.Replicas() != 1 {
 		t.Errorf("embedded Replicas() = %d, want 1 whatever the config says", emb.Replicas())
+	}
+}
+
+// TestExternalAuth: user and password in the URL authenticate to an external
+// server; wrong ones fail Open instead of leaving a dead store.
+func TestExternalAuth(t *testing.T) {
+	t.Parallel()
+	ns := startNATSOpts(t, &server.Options{
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
+		NoSigs: true, NoLog: true, Username: "cloister", Password: "s3cret-pw",
+	})
+	addr := ns.Addr().String()
+	st := openStore(t, Config{URL: "nats://cloister:s3cret-pw@" + addr})
+	if _, err := st.Bucket(ctxT(t), "authed"); err != nil {
+		t.Errorf("Bucket over an authenticated connection: %v", err)
+	}
+	for _, url := range []string{"nats://cloister:wrong@" + addr, "nats://" + addr} {
+		bad, err := Open(ctxT(t), Config{URL: url})
+		if err == nil {
+			bad.Close()
+			t.Errorf("Open(%s) succeeded with bad credentials", strings.Replace(url, "wrong", "***", 1))
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), "store: connect to nats: ") {
+			t.Errorf("Open with bad credentials: %v", err)
+		}
+		if strings.Contains(err.Error(), "s3cret-pw") {
+			t.Errorf("the error reveals the password: %v", err)
+		}
+	}
+}
+
+// TestClosedStore: after Close, operations fail with an error rather than
+// panicking or hanging, and a second Close is harmless.
+func TestClosedStore(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			st, err := Open(ctxT(t), b.config(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := ctxT(t)
+			bk, err := st.Bucket(ctx, "closed")
+			if err != nil {
+				t.Fatal(err)
+			}
+			obs, err := st.Objects(ctx, "closed")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			if err := st.Close(); err != nil {
+				t.Errorf("second Close: %v", err)
+			}
+			if _, err := bk.Put(ctx, "k", []byte("v")); err == nil {
+				t.Error("Put after Close succeeded")
+			}
+			if _, err := bk.Get(ctx, "k"); err == nil {
+				t.Error("Get after Close succeeded")
+			}
+			if err := obs.Put(ctx, "o", strings.NewReader("x")); err == nil {
+				t.Error("object Put after Close succeeded")
+			}
+		})
 	}
 }

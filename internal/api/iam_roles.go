@@ -1,0 +1,204 @@
+package api
+
+import (
+	"github.com/cloister/cloister/internal/awserr"
+	"github.com/cloister/cloister/internal/iam"
+)
+
+// The IAM role operations.
+
+// writeRole writes a Role; full adds what only GetRole and CreateRole
+// return (boundary, tags, last use).
+func writeRole(w *xmlWriter, r *iam.Role, full bool) {
+	w.text("Path", r.Path)
+	w.text("RoleName", r.Name)
+	w.text("RoleId", r.ID)
+	w.text("Arn", r.ARN())
+	w.date("CreateDate", r.CreateDate)
+	w.text("AssumeRolePolicyDocument", encodeDoc(r.Trust))
+	w.opt("Description", r.Description)
+	w.integer("MaxSessionDuration", r.MaxSessionDuration)
+	if full {
+		writeBoundary(w, r.Boundary)
+		if len(r.Tags) > 0 {
+			writeTags(w, r.Tags)
+		}
+		w.start("RoleLastUsed")
+		w.end("RoleLastUsed")
+	}
+}
+
+func authzCreateRole(q *qcall) error {
+	if err := q.p.required("RoleName", "AssumeRolePolicyDocument"); err != nil {
+		return err
+	}
+	tags, err := q.tags("Tags")
+	if err != nil {
+		return err
+	}
+	path := q.p.get("Path")
+	if path == "" {
+		path = "/"
+	}
+	arn := iam.EntityARN(q.account, "role", path, q.p.get("RoleName"))
+	keys := map[string][]string{}
+	addRequestTags(keys, tags)
+	if b := q.p.get("PermissionsBoundary"); b != "" {
+		keys["iam:PermissionsBoundary"] = []string{b}
+	}
+	if err := q.authorize("iam:CreateRole", arn, "", keys, nil); err != nil {
+		return err
+	}
+	if len(tags) > 0 {
+		return q.authorize("iam:TagRole", arn, "", keys, nil)
+	}
+	return nil
+}
+
+func handleCreateRole(q *qcall) error {
+	tags, err := q.tags("Tags")
+	if err != nil {
+		return err
+	}
+	maxSession, err := q.p.integer("MaxSessionDuration", "maxSessionDuration")
+	if err != nil {
+		return err
+	}
+	r, err := q.ids().CreateRole(q.ctx, q.account, iam.CreateRoleInput{
+		Name: q.p.get("RoleName"), Path: q.p.get("Path"), Trust: q.p.get("AssumeRolePolicyDocument"),
+		Description: q.p.get("Description"), MaxSessionDuration: maxSession, Boundary: q.p.get("PermissionsBoundary"), Tags: tags,
+	})
+	if err != nil {
+		return err
+	}
+	return q.respond(func(w *xmlWriter) {
+		w.start("Role")
+		writeRole(w, r, false)
+		writeBoundary(w, r.Boundary)
+		if len(r.Tags) > 0 {
+			writeTags(w, r.Tags)
+		}
+		w.end("Role")
+	})
+}
+
+func handleGetRole(q *qcall) error {
+	r, err := q.ids().GetRole(q.ctx, q.account, q.name)
+	if err != nil {
+		return err
+	}
+	return q.respond(func(w *xmlWriter) {
+		w.start("Role")
+		writeRole(w, r, true)
+		w.end("Role")
+	})
+}
+
+func handleListRoles(q *qcall) error {
+	roles := q.ids().ListRoles(q.account, q.p.get("PathPrefix"))
+	pg, err := paginate(q.p, len(roles))
+	if err != nil {
+		return err
+	}
+	roles = roles[pg.start:pg.end]
+	return q.respond(func(w *xmlWriter) {
+		w.list("Roles", len(roles), func(i int) { writeRole(w, roles[i], false) })
+		pg.write(w)
+	})
+}
+
+func handleUpdateRole(q *qcall) error {
+	var desc *string
+	if q.p.has("Description") {
+		d := q.p.get("Description")
+		desc = &d
+	}
+	maxSession, err := q.p.integer("MaxSessionDuration", "maxSessionDuration")
+	if err != nil {
+		return err
+	}
+	if err := q.ids().UpdateRole(q.ctx, q.account, q.name, desc, maxSession); err != nil {
+		return err
+	}
+	return q.respond(func(*xmlWriter) {})
+}
+
+func handleUpdateAssumeRolePolicy(q *qcall) error {
+	if err := q.p.required("PolicyDocument"); err != nil {
+		return err
+	}
+	if err := q.ids().UpdateAssumeRolePolicy(q.ctx, q.account, q.name, q.p.get("PolicyDocument")); err != nil {
+		return err
+	}
+	return q.done()
+}
+
+func handleDeleteRole(q *qcall) error {
+	if err := q.ids().DeleteRole(q.ctx, q.account, q.name); err != nil {
+		return err
+	}
+	return q.done()
+}
+
+func authzTagRole(q *qcall) error {
+	if err := q.p.required("RoleName"); err != nil {
+		return err
+	}
+	tags, err := q.tags("Tags")
+	if err != nil {
+		return err
+	}
+	if len(tags) == 0 {
+		return awserr.New(awserr.Validation, "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+	}
+	q.name = q.p.get("RoleName")
+	arn, keys := q.roleARN(q.name)
+	addRequestTags(keys, tags)
+	return q.authorize("iam:TagRole", arn, "", keys, nil)
+}
+
+func handleTagRole(q *qcall) error {
+	tags, err := q.tags("Tags")
+	if err != nil {
+		return err
+	}
+	if err := q.ids().TagRole(q.ctx, q.account, q.name, tags); err != nil {
+		return err
+	}
+	return q.done()
+}
+
+func authzUntagRole(q *qcall) error {
+	if err := q.p.required("RoleName"); err != nil {
+		return err
+	}
+	keysList, err := q.p.list("TagKeys")
+	if err != nil {
+		return err
+	}
+	q.name = q.p.get("RoleName")
+	arn, keys := q.roleARN(q.name)
+	if len(keysList) > 0 {
+		keys["aws:TagKeys"] = keysList
+	}
+	return q.authorize("iam:UntagRole", arn, "", keys, nil)
+}
+
+func handleUntagRole(q *qcall) error {
+	keys, err := q.p.list("TagKeys")
+	if err != nil {
+		return err
+	}
+	if err := q.ids().UntagRole(q.ctx, q.account, q.name, keys); err != nil {
+		return err
+	}
+	return q.done()
+}
+
+func handleListRoleTags(q *qcall) error {
+	r, err := q.ids().GetRole(q.ctx, q.account, q.name)
+	if err != nil {
+		return err
+	}
+	return writeTagPage(q, r.Tags)
+}
