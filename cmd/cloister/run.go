@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/cloister/cloister/internal/api"
+	"github.com/cloister/cloister/internal/async"
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/iam"
 	"github.com/cloister/cloister/internal/invoke"
 	"github.com/cloister/cloister/internal/logs"
 	"github.com/cloister/cloister/internal/runtimes"
 	"github.com/cloister/cloister/internal/sandbox"
+	"github.com/cloister/cloister/internal/sqs"
 	"github.com/cloister/cloister/internal/store"
 )
 
@@ -96,6 +98,9 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 		Region: cfg.Region, ConcurrencyLimit: cfg.ConcurrencyLimit, Runtimes: catalog, Logger: log,
 		Prepare: func(ctx context.Context, hash string, zip []byte) error { return dataPlane.PrepareCode(ctx, hash, zip) },
 		Changed: func(account, name string, deleted bool) { dataPlane.Retire(account, name, deleted) },
+		ProvisionedState: func(account, name, qualifier string, requested int) (int, string) {
+			return dataPlane.Provisioned(account, name, qualifier, requested)
+		},
 	})
 	if err != nil {
 		return err
@@ -104,7 +109,7 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 	dataPlane, err = invoke.New(invoke.Config{
 		Region: cfg.Region, Sandboxes: sandboxes, Functions: fns, Runtimes: catalog, RuntimeDir: runtimeDir,
 		CodeDir: filepath.Join(dataDir, "cache", "code"), Logs: functionLogs,
-		IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime, Logger: log,
+		IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime, Logger: log, Credentials: ids.IssueRoleSession,
 	})
 	if err != nil {
 		return err
@@ -119,12 +124,40 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 	if err != nil {
 		return err
 	}
-	handler, err := api.New(api.Config{
-		Region: cfg.Region, Keys: ids, Authorizer: ids, Functions: fns, Invoker: dataPlane, CodeURLKey: codeKey, Logger: log,
+	receiptKey, err := sharedSecret(ctx, ids, "sqs-receipt-key")
+	if err != nil {
+		return err
+	}
+	queues, err := sqs.Open(ctx, st, sqs.Config{Region: cfg.Region, ReceiptKey: receiptKey, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := queues.Start(workers); err != nil {
+		return err
+	}
+	defer queues.Close()
+	// Asynchronous invocations: the event queue and its dispatcher. The
+	// service is the API's Invoker: Event invocations are queued,
+	// synchronous ones pass through to the data plane.
+	events, err := async.Open(ctx, st, async.Config{
+		Region: cfg.Region, Functions: fns, DataPlane: dataPlane, Queues: queues, Logger: log,
 	})
 	if err != nil {
 		return err
 	}
+	if err := events.Start(workers); err != nil {
+		return err
+	}
+	defer events.Close()
+	handler, err := api.New(api.Config{
+		Region: cfg.Region, Keys: ids, Authorizer: ids, IAM: ids, Functions: fns, Invoker: events, SQS: queues,
+		CodeURLKey: codeKey, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	// Functions reach the same API from inside their sandboxes.
+	dataPlane.SetAPI(handler)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -159,11 +192,16 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 		log.Warn("drain did not finish; closing remaining connections", "err", err)
 		_ = srv.Close()
 	}
-	// 2. Kill the execution environments and remove their cgroups.
+	// 2. Stop taking queued events (invocations the data plane's shutdown
+	// ends go back to the queue), kill the execution environments and
+	// remove their cgroups, then let the event workers finish settling.
+	events.Stop()
 	dataPlane.Close()
 	sandboxes.Close()
+	events.Close()
 	// 3. Stop background workers; 4. the store closes last (deferred).
 	stopWorkers()
+	queues.Close()
 	fns.Close()
 	ids.Close()
 	log.Info("stopped")

@@ -15,6 +15,7 @@ import (
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/iam"
+	"github.com/cloister/cloister/internal/policy"
 	"github.com/cloister/cloister/internal/sigv4"
 	"github.com/cloister/cloister/internal/sqs"
 )
@@ -178,6 +179,11 @@ type call struct {
 	ref functions.Ref
 	// input decoded early (CreateFunction's name is in the body)
 	input any
+	// conditions are the route's condition keys for authorization, and
+	// resourcePolicy the target's resource-based policy (set by the
+	// route's resource derivation).
+	conditions     map[string][]string
+	resourcePolicy func(ctx context.Context) (*policy.Policy, error)
 }
 
 func newRequestID() string {
@@ -234,10 +240,14 @@ func (s *Server) serve(c *call) error {
 		return err
 	}
 	c.resource = arn
+	conditions := map[string][]string{"aws:RequestedRegion": {s.cfg.Region}}
+	for k, v := range c.conditions {
+		conditions[k] = v
+	}
 	if err := s.cfg.Authorizer.Authorize(c.ctx, iam.Request{
 		Caller: c.caller, Action: rt.action, Resource: arn, ResourceAccount: account,
 		SourceIP: sourceIP(c.r), SecureTransport: c.r.TLS != nil,
-		Context: map[string][]string{"aws:RequestedRegion": {s.cfg.Region}},
+		Context: conditions, ResourcePolicy: c.resourcePolicy,
 	}); err != nil {
 		return err
 	}

@@ -65,11 +65,8 @@ func (s *Server) listAliases(c *call) error {
 }
 
 func (s *Server) addPermission(c *call) error {
-	var in functions.PermissionInput
-	if err := decodeJSON(c.body, &in); err != nil {
-		return err
-	}
-	st, err := s.cfg.Functions.AddPermission(c.ctx, c.ref, &in)
+	in := c.input.(*functions.PermissionInput) // decoded for authorization
+	st, err := s.cfg.Functions.AddPermission(c.ctx, c.ref, in)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/functions"
+	"github.com/cloister/cloister/internal/policy"
 )
 
 // Request body limits.
@@ -61,6 +63,10 @@ func (s *Server) lambdaRoutes() []route {
 		{pattern: "DELETE /2019-09-30/functions/{name}/provisioned-concurrency", action: "lambda:DeleteProvisionedConcurrencyConfig", resource: fn, handle: s.deleteProvisioned},
 		{pattern: "POST /2015-03-31/functions/{name}/invocations", action: "lambda:InvokeFunction", resource: fn, handle: s.invoke, maxBody: maxInvokeRequest,
 			tooLarge: "Request must be smaller than 6291456 bytes for the InvokeFunction operation"},
+		{pattern: "POST /2014-11-13/functions/{name}/invoke-async", action: "lambda:InvokeAsync", resource: fn, handle: s.invokeAsync, maxBody: maxAsyncPayload,
+			tooLarge: "Request must be smaller than 1048576 bytes for the InvokeAsync operation"},
+		{pattern: "POST /2014-11-13/functions/{name}/invoke-async/{$}", action: "lambda:InvokeAsync", resource: fn, handle: s.invokeAsync, maxBody: maxAsyncPayload,
+			tooLarge: "Request must be smaller than 1048576 bytes for the InvokeAsync operation"},
 	}
 }
 
@@ -73,7 +79,12 @@ func (s *Server) functionResource(c *call) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	c.ref = r
+	s.targetFunction(c, r)
+	if c.route.action == "lambda:AddPermission" {
+		if err := s.permissionConditions(c); err != nil {
+			return "", "", err
+		}
+	}
 	return r.ARN(s.cfg.Region), r.Account, nil
 }
 
@@ -84,8 +95,63 @@ func (s *Server) unqualifiedResource(c *call) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	c.ref = r
+	s.targetFunction(c, r)
 	return functions.FunctionARN(s.cfg.Region, r.Account, r.Name), r.Account, nil
+}
+
+// targetFunction records the function a call acts on, with what the
+// authorizer needs to know about it: its resource-based policy and the
+// condition keys lambda:FunctionArn and aws:ResourceTag/*.
+func (s *Server) targetFunction(c *call, r functions.Ref) {
+	c.ref = r
+	c.resourcePolicy = func(ctx context.Context) (*policy.Policy, error) {
+		p, err := s.cfg.Functions.ResourcePolicy(ctx, r)
+		if awserr.IsType(err, awserr.ResourceNotFound) {
+			return nil, nil // the handler reports the missing function
+		}
+		return p, err
+	}
+	c.setCondition("lambda:FunctionArn", functions.FunctionARN(s.cfg.Region, r.Account, r.Name))
+	for k, v := range s.cfg.Functions.ResourceTags(c.ctx, r.Account, r.Name) {
+		c.setCondition("aws:ResourceTag/"+k, v)
+	}
+}
+
+// setCondition adds a condition key for this call's authorization.
+func (c *call) setCondition(key string, values ...string) {
+	if c.conditions == nil {
+		c.conditions = map[string][]string{}
+	}
+	c.conditions[key] = values
+}
+
+// requestTags sets aws:RequestTag/* and aws:TagKeys for tags a call adds.
+func (c *call) requestTags(tags map[string]string) {
+	keys := make([]string, 0, len(tags))
+	for k, v := range tags {
+		c.setCondition("aws:RequestTag/"+k, v)
+		keys = append(keys, k)
+	}
+	if len(keys) > 0 {
+		c.setCondition("aws:TagKeys", keys...)
+	}
+}
+
+// permissionConditions decodes AddPermission's body early for its condition
+// keys (lambda:Principal, lambda:FunctionUrlAuthType).
+func (s *Server) permissionConditions(c *call) error {
+	var in functions.PermissionInput
+	if err := decodeJSON(c.body, &in); err != nil {
+		return err
+	}
+	c.input = &in
+	if in.Principal != nil {
+		c.setCondition("lambda:Principal", *in.Principal)
+	}
+	if in.FunctionUrlAuthType != nil {
+		c.setCondition("lambda:FunctionUrlAuthType", *in.FunctionUrlAuthType)
+	}
+	return nil
 }
 
 // createResource decodes CreateFunction's body to find the function name.
@@ -95,6 +161,13 @@ func (s *Server) createResource(c *call) (string, string, error) {
 		return "", "", err
 	}
 	c.input = &in
+	c.requestTags(in.Tags)
+	if len(in.Layers) > 0 {
+		c.setCondition("lambda:Layer", in.Layers...)
+	}
+	if in.CodeSigningConfigArn != nil {
+		c.setCondition("lambda:CodeSigningConfigArn", *in.CodeSigningConfigArn)
+	}
 	if in.FunctionName == nil {
 		return functions.FunctionARN(s.cfg.Region, c.caller.Account, "*"), c.caller.Account, nil
 	}
@@ -111,7 +184,21 @@ func (s *Server) tagResource(c *call) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	c.ref = r
+	s.targetFunction(c, r)
+	switch c.route.action {
+	case "lambda:TagResource":
+		var in struct {
+			Tags map[string]string `json:"Tags"`
+		}
+		if err := decodeJSON(c.body, &in); err != nil {
+			return "", "", err
+		}
+		c.requestTags(in.Tags)
+	case "lambda:UntagResource":
+		if keys := c.r.URL.Query()["tagKeys"]; len(keys) > 0 {
+			c.setCondition("aws:TagKeys", keys...)
+		}
+	}
 	return functions.FunctionARN(s.cfg.Region, r.Account, r.Name), r.Account, nil
 }
 

@@ -3,9 +3,11 @@ package functions
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/cloister/cloister/internal/awserr"
+	"github.com/cloister/cloister/internal/policy"
 )
 
 // resourcePolicy is a function's (or version's, or alias's) resource-based
@@ -176,8 +178,17 @@ func (s *Service) AddPermission(ctx context.Context, r Ref, in *PermissionInput)
 			return awserr.New(awserr.ResourceConflict, "The statement id (SID) provided already exists. Please provide a new statement id, or remove the existing statement.")
 		}
 		next := &resourcePolicy{Statements: append(append([]json.RawMessage{}, p.Statements...), st)}
-		if size := len(next.document()); size > MaxPolicySize {
+		doc := next.document()
+		if size := len(doc); size > MaxPolicySize {
 			return awserr.New(awserr.PolicyLengthExceeded, "The final policy size (%d) is bigger than the limit (%d).", size, MaxPolicySize)
+		}
+		// The policy must be one the authorizer can evaluate.
+		if _, err := policy.Parse(doc, policy.Resource); err != nil {
+			var pe *policy.ParseError
+			if errors.As(err, &pe) {
+				return invalidParam("The resulting policy is invalid: %s", pe.Message)
+			}
+			return invalidParam("The resulting policy is invalid.")
 		}
 		*o.policy = next
 		*o.revision = newID()

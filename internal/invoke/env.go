@@ -38,10 +38,14 @@ type env struct {
 	cfg       functions.Configuration
 	logStream string
 	sb        *sandbox.Sandbox
-	api       *http.Server
-	pipe      *logPipe
-	created   time.Time
-	log       *slog.Logger
+	api       *http.Server // the Runtime API
+	apiSrv    *http.Server // Cloister's API, for the function's own calls
+	// credsExpire is when the environment's role credentials expire; it
+	// retires before then.
+	credsExpire time.Time
+	pipe        *logPipe
+	created     time.Time
+	log         *slog.Logger
 
 	next     chan *invocation
 	closing  chan struct{}
@@ -91,7 +95,7 @@ func (s *Service) start(ctx context.Context, key envKey, fn *functions.Function,
 
 // startWith is start, for provisioned-concurrency environments too.
 func (s *Service) startWith(ctx context.Context, key envKey, fn *functions.Function, requestID string, provisioned bool) (*env, error) {
-	spec, err := s.spec(ctx, fn, provisioned)
+	spec, credsExpire, err := s.spec(ctx, fn, provisioned)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +106,7 @@ func (s *Service) startWith(ctx context.Context, key envKey, fn *functions.Funct
 	e := &env{
 		svc: s, id: newEnvID(), key: key, cfg: fn.Config, pipe: pipe, created: time.Now(),
 		next: make(chan *invocation, 1), closing: make(chan struct{}), initDone: make(chan struct{}),
-		initErr: make(chan []byte, 1), records: make(chan *record, 16),
+		initErr: make(chan []byte, 1), records: make(chan *record, 16), credsExpire: credsExpire,
 	}
 	e.logStream = logStreamName(e.created, fn.Config.Version)
 	e.log = s.log.With("env", e.id, "function", fn.Config.FunctionName, "version", fn.Config.Version)
@@ -129,9 +133,14 @@ func (s *Service) startWith(ctx context.Context, key envKey, fn *functions.Funct
 	}
 	e.sb = sb
 	lns := sb.Listeners()
-	if len(lns) != 1 {
+	if len(lns) != 2 {
 		e.destroy()
-		return nil, fmt.Errorf("invoke: sandbox opened %d listeners, want 1", len(lns))
+		return nil, fmt.Errorf("invoke: sandbox opened %d listeners, want 2", len(lns))
+	}
+	if h := s.api.Load(); h != nil {
+		e.serveAPI(lns[1], *h)
+	} else {
+		lns[1].Close() // no API to offer: refuse connections
 	}
 	e.api = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	e.wg.Add(1)
@@ -223,6 +232,9 @@ func (e *env) destroy() {
 		}
 		if e.api != nil {
 			_ = e.api.Close()
+		}
+		if e.apiSrv != nil {
+			_ = e.apiSrv.Close()
 		}
 		close(e.records)
 		e.pipe.closeWriter()

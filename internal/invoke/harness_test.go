@@ -175,6 +175,10 @@ func newHarness() (*harness, error) {
 	if h.key, _, err = h.ids.EnsureRootKey(ctx, acct.ID, "", ""); err != nil {
 		return fail(err)
 	}
+	// The execution role functions run as: it trusts Lambda.
+	if _, err := h.ids.CreateRole(ctx, acct.ID, iam.CreateRoleInput{Name: "lambda-role", Trust: lambdaTrust}); err != nil {
+		return fail(err)
+	}
 	catalog, err := runtimes.Discover()
 	if err != nil {
 		return fail(err)
@@ -207,7 +211,7 @@ func newHarness() (*harness, error) {
 	h.logs = logs.NewStore(1 << 20)
 	h.invCfg = invoke.Config{
 		Region: region, Sandboxes: h.sandboxes, Functions: h.fns, Runtimes: catalog, RuntimeDir: rtDir,
-		CodeDir: filepath.Join(dir, "code"), Logs: h.logs,
+		CodeDir: filepath.Join(dir, "code"), Logs: h.logs, Credentials: h.ids.IssueRoleSession,
 	}
 	h.inv, err = invoke.New(h.invCfg)
 	if err != nil {
@@ -223,6 +227,7 @@ func newHarness() (*harness, error) {
 	if err != nil {
 		return fail(err)
 	}
+	h.inv.SetAPI(handler)
 	h.srv = httptest.NewServer(handler)
 	h.client = lambda.New(lambda.Options{
 		Region: region, BaseEndpoint: aws.String(h.srv.URL),
@@ -274,7 +279,7 @@ func (h *harness) create(t testing.TB, name string, s fnSpec) {
 	}
 	in := &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Runtime: types.Runtime(s.runtime), Handler: aws.String(s.handler),
-		Role: aws.String("arn:aws:iam::" + h.account + ":role/test"), Code: &types.FunctionCode{ZipFile: s.zip},
+		Role: aws.String(h.roleARN()), Code: &types.FunctionCode{ZipFile: s.zip},
 	}
 	if s.memory > 0 {
 		in.MemorySize = aws.Int32(s.memory)
@@ -444,3 +449,8 @@ func decodeTail(out *lambda.InvokeOutput) string {
 	b, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
 	return string(b)
 }
+
+// lambdaTrust is the trust policy of an execution role.
+const lambdaTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+
+func (h *harness) roleARN() string { return "arn:aws:iam::" + h.account + ":role/lambda-role" }

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloister/cloister/internal/api"
@@ -39,7 +41,9 @@ type Config struct {
 	// MemoryBudgetMB caps the sum of MemorySize over live environments
 	// (default: 80% of the host's memory).
 	MemoryBudgetMB int
-	Logger         *slog.Logger
+	// Credentials issues execution-role credentials for environments.
+	Credentials Issuer
+	Logger      *slog.Logger
 }
 
 // Service runs invocations.
@@ -60,7 +64,9 @@ type Service struct {
 	// release instead of returning to their pool.
 	retiredAt map[string]time.Time
 
-	prov *provisioner
+	prov  *provisioner
+	creds credCache
+	api   atomic.Pointer[http.Handler]
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -78,6 +84,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.CodeDir == "" || cfg.RuntimeDir == "" {
 		return nil, errors.New("invoke: code and runtime directories are required")
+	}
+	if cfg.Credentials == nil {
+		return nil, errors.New("invoke: an issuer of execution-role credentials is required")
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 10 * time.Minute
@@ -347,6 +356,9 @@ func (e *env) usable(maxLifetime time.Duration) bool {
 	if e.retired.Load() || time.Since(e.created) > maxLifetime {
 		return false
 	}
+	if !e.credsExpire.IsZero() && time.Until(e.credsExpire) < 2*time.Minute {
+		return false // retire before the function's credentials expire
+	}
 	select {
 	case <-e.sb.Done():
 		return false
@@ -430,22 +442,23 @@ func (s *Service) reapLoop() {
 	}
 }
 
-// spec builds the sandbox specification for a function's environment.
-func (s *Service) spec(ctx context.Context, fn *functions.Function, provisioned bool) (sandbox.Spec, error) {
+// spec builds the sandbox specification for a function's environment and
+// says when its credentials expire.
+func (s *Service) spec(ctx context.Context, fn *functions.Function, provisioned bool) (sandbox.Spec, time.Time, error) {
 	c := fn.Config
 	rt, ok := s.cfg.Runtimes.Lookup(c.Runtime)
 	if !ok {
-		return sandbox.Spec{}, awserr.New(awserr.InvalidRuntime, "The runtime %s is not available on this server.", c.Runtime)
+		return sandbox.Spec{}, time.Time{}, awserr.New(awserr.InvalidRuntime, "The runtime %s is not available on this server.", c.Runtime)
 	}
 	taskDir, err := s.ensureCode(ctx, fn.CodeHash, nil)
 	if err != nil {
-		return sandbox.Spec{}, err
+		return sandbox.Spec{}, time.Time{}, err
 	}
 	args := rt.Command
 	if rt.Family == runtimes.FamilyProvided {
 		fi, err := os.Stat(filepath.Join(taskDir, "bootstrap"))
 		if err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
-			return sandbox.Spec{}, &initFailure{errorType: "Runtime.InvalidEntrypoint",
+			return sandbox.Spec{}, time.Time{}, &initFailure{errorType: "Runtime.InvalidEntrypoint",
 				payload: errorPayload("Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]")}
 		}
 		args = []string{runtimes.TaskRoot + "/bootstrap"}
@@ -468,6 +481,16 @@ func (s *Service) spec(ctx context.Context, fn *functions.Function, provisioned 
 		"LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
 	}
 	env = append(env, rt.Env...) // AWS_EXECUTION_ENV, NODE_PATH, ...
+	creds, err := s.credentials(ctx, fn)
+	if err != nil {
+		return sandbox.Spec{}, time.Time{}, err
+	}
+	env = append(env,
+		"AWS_ACCESS_KEY_ID="+creds.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey.Reveal(),
+		"AWS_SESSION_TOKEN="+creds.SessionToken.Reveal(),
+		"AWS_ENDPOINT_URL=http://"+apiAddr,
+	)
 	if c.Environment != nil {
 		for _, k := range sortedKeys(c.Environment.Variables) {
 			env = append(env, k+"="+c.Environment.Variables[k])
@@ -480,8 +503,8 @@ func (s *Service) spec(ctx context.Context, fn *functions.Function, provisioned 
 		RuntimeDir: s.cfg.RuntimeDir,
 		MemoryMB:   c.MemorySize,
 		TmpMB:      c.EphemeralStorage.Size,
-		Listen:     []string{"127.0.0.1:9001"},
-	}, nil
+		Listen:     []string{"127.0.0.1:9001", apiAddr},
+	}, creds.Expiration, nil
 }
 
 func initType(provisioned bool) string {

@@ -1,0 +1,94 @@
+package invoke
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/cloister/cloister/internal/awserr"
+	"github.com/cloister/cloister/internal/functions"
+	"github.com/cloister/cloister/internal/iam"
+)
+
+// Execution-role credentials. Every environment receives short-lived
+// credentials for its function's execution role in AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. An environment is retired
+// before its credentials expire (see usable), so a running function never
+// holds expired credentials: new environments get fresh ones. Credentials
+// are shared by the environments of one function and role while they have
+// at least MaxLifetime left, which keeps issuing a session (a durable write)
+// off most cold starts.
+
+// apiAddr is where a function reaches Cloister's API from inside its
+// sandbox (AWS_ENDPOINT_URL). The host serves it on a listener the sandbox
+// opened in its own network namespace.
+const apiAddr = "127.0.0.1:9002"
+
+// Issuer issues execution-role credentials (iam.Service.IssueRoleSession).
+type Issuer func(ctx context.Context, roleARN, sessionName string, d time.Duration) (iam.Credentials, error)
+
+type credCache struct {
+	mu sync.Mutex
+	m  map[string]iam.Credentials
+}
+
+// lifetimeFor is how long issued credentials last: long enough that a
+// cached set still outlives a new environment, within STS's 12 hours.
+func (s *Service) credentialLifetime() time.Duration {
+	return min(12*time.Hour, max(2*s.cfg.MaxLifetime+10*time.Minute, time.Hour))
+}
+
+// credentials returns credentials for fn's execution role.
+func (s *Service) credentials(ctx context.Context, fn *functions.Function) (iam.Credentials, error) {
+	role := fn.Config.Role
+	key := accountOf(fn.Config.FunctionArn) + "/" + fn.Config.FunctionName + "|" + role
+	s.creds.mu.Lock()
+	c, ok := s.creds.m[key]
+	s.creds.mu.Unlock()
+	if ok && time.Until(c.Expiration) > s.cfg.MaxLifetime+5*time.Minute {
+		return c, nil
+	}
+	c, err := s.cfg.Credentials(ctx, role, sessionName(fn.Config.FunctionName), s.credentialLifetime())
+	if err != nil {
+		if awserr.IsType(err, awserr.AccessDenied) || awserr.IsType(err, awserr.InvalidParameterValue) || isNotAssumable(err) {
+			return iam.Credentials{}, awserr.Wrap(awserr.InvalidParameterValue, err, "The role defined for the function cannot be assumed by Lambda.")
+		}
+		return iam.Credentials{}, err
+	}
+	s.creds.mu.Lock()
+	if s.creds.m == nil {
+		s.creds.m = map[string]iam.Credentials{}
+	}
+	s.creds.m[key] = c
+	s.creds.mu.Unlock()
+	return c, nil
+}
+
+func isNotAssumable(err error) bool { return errors.Is(err, iam.ErrRoleNotAssumable) }
+
+// sessionName is the role session name Lambda uses: the function's name
+// (padded to STS's two-character minimum).
+func sessionName(function string) string {
+	if len(function) < 2 {
+		return function + "_"
+	}
+	return function
+}
+
+// SetAPI gives the data plane the API handler to serve inside environments.
+// Call it once, before the first invocation.
+func (s *Service) SetAPI(h http.Handler) { s.api.Store(&h) }
+
+// serveAPI serves Cloister's API on an environment's in-sandbox listener.
+func (e *env) serveAPI(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	e.apiSrv = srv
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		_ = srv.Serve(limitListener(ln, 8))
+	}()
+}
