@@ -13,6 +13,7 @@ import (
 
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/iam"
+	"github.com/cloister/cloister/internal/policy"
 	"github.com/cloister/cloister/internal/sqs"
 )
 
@@ -112,11 +113,22 @@ func (s *Server) sqsServe(sc *sqsCall) error {
 		return err
 	}
 	sc.resource = arn
-	if err := s.cfg.Authorizer.Authorize(sc.ctx, iam.Request{
+	req := iam.Request{
 		Caller: sc.caller, Action: sc.route.action, Resource: arn, ResourceAccount: account,
 		SourceIP: sourceIP(sc.r), SecureTransport: sc.r.TLS != nil,
 		Context: map[string][]string{"aws:RequestedRegion": {s.cfg.Region}},
-	}); err != nil {
+	}
+	if strings.HasPrefix(arn, "arn:aws:sqs:") {
+		// A queue's Policy attribute is its resource-based policy.
+		req.ResourcePolicy = func(ctx context.Context) (*policy.Policy, error) {
+			p, err := s.cfg.SQS.QueuePolicy(ctx, arn)
+			if errors.Is(err, sqs.ErrQueueNotFound) {
+				return nil, nil // the operation reports the missing queue
+			}
+			return p, err
+		}
+	}
+	if err := s.cfg.Authorizer.Authorize(sc.ctx, req); err != nil {
 		return err
 	}
 	out, err := op.run(s, sc, v)
