@@ -221,7 +221,7 @@ func newHarness() (*harness, error) {
 		return fail(err)
 	}
 	handler, err := api.New(api.Config{
-		Region: region, Keys: h.ids, Authorizer: h.ids, Functions: h.fns, Invoker: h.inv,
+		Region: region, Keys: h.ids, Authorizer: h.ids, IAM: h.ids, Functions: h.fns, Invoker: h.inv,
 		CodeURLKey: bytes.Repeat([]byte{7}, 32), Logger: testLogger,
 	})
 	if err != nil {

@@ -19,6 +19,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/config"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -98,8 +102,46 @@ func handle(ctx context.Context, ev Event) (any, error) {
 		return out, nil
 	case "attack":
 		return attack(ev), nil
+	case "call":
+		return call(ctx, ev.Arg), nil
+	case "identity":
+		return identity(ctx), nil
 	}
 	return nil, fmt.Errorf("unknown op %q", ev.Op)
+}
+
+// call invokes another function with the execution role's credentials,
+// through the endpoint Cloister gives functions (AWS_ENDPOINT_URL), and
+// reports the outcome.
+func call(ctx context.Context, target string) map[string]string {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return map[string]string{"error": "config: " + err.Error()}
+	}
+	out, err := awslambda.NewFromConfig(cfg).Invoke(ctx, &awslambda.InvokeInput{
+		FunctionName: &target, Payload: []byte(`{"op":"echo","arg":"called"}`),
+	})
+	if err != nil {
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) {
+			return map[string]string{"error": apiErr.ErrorCode(), "message": apiErr.ErrorMessage()}
+		}
+		return map[string]string{"error": "call: " + err.Error()}
+	}
+	return map[string]string{"payload": string(out.Payload)}
+}
+
+// identity reports who the function's credentials say it is.
+func identity(ctx context.Context) map[string]string {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return map[string]string{"error": err.Error()}
+	}
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return map[string]string{"error": err.Error()}
+	}
+	return map[string]string{"arn": *out.Arn, "account": *out.Account}
 }
 
 // result reports an attack: Blocked says the sandbox stopped it.

@@ -1,0 +1,101 @@
+package invoke_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/cloister/cloister/internal/iam"
+)
+
+// A function calls Cloister's API with its execution role's credentials,
+// from inside its sandbox, and can do exactly what the role allows.
+func TestFunctionUsesItsRoleCredentials(t *testing.T) {
+	h := get(t)
+	ctx := context.Background()
+	caller, target := uniqueName(t)+"-caller", uniqueName(t)+"-target"
+	h.create(t, caller, fnSpec{runtime: "provided.al2023", handler: "bootstrap", zip: probeZip, timeout: 10})
+	h.create(t, target, fnSpec{})
+
+	who := decode[map[string]string](t, h.invoke(t, caller, map[string]any{"op": "identity"}))
+	if !strings.HasSuffix(who["arn"], ":assumed-role/lambda-role/"+caller) || who["account"] != h.account {
+		t.Fatalf("the function's identity: %v", who)
+	}
+	denied := decode[map[string]string](t, h.invoke(t, caller, map[string]any{"op": "call", "arg": target}))
+	if denied["error"] != "AccessDeniedException" || !strings.Contains(denied["message"], "lambda:InvokeFunction") {
+		t.Fatalf("a role without permissions invoked another function: %v", denied)
+	}
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:*:*:function:` + target + `"}]}`
+	if err := h.ids.PutInlinePolicy(ctx, h.account, iam.KindRole, "lambda-role", "invoke-target", doc); err != nil {
+		t.Fatal(err)
+	}
+	defer h.ids.DeleteInlinePolicy(ctx, h.account, iam.KindRole, "lambda-role", "invoke-target")
+	allowed := decode[map[string]string](t, h.invoke(t, caller, map[string]any{"op": "call", "arg": target}))
+	if !strings.Contains(allowed["payload"], `"called"`) {
+		t.Fatalf("a role allowed to invoke the target could not: %v", allowed)
+	}
+	// The permission is exactly what the policy says: another function is
+	// still out of reach.
+	other := decode[map[string]string](t, h.invoke(t, caller, map[string]any{"op": "call", "arg": caller}))
+	if other["error"] != "AccessDeniedException" {
+		t.Fatalf("the role invoked a function its policy does not name: %v", other)
+	}
+}
+
+// Another account can invoke a function only through its resource policy.
+func TestCrossAccountInvoke(t *testing.T) {
+	h := get(t)
+	ctx := context.Background()
+	name := uniqueName(t)
+	h.create(t, name, fnSpec{})
+	other, err := h.ids.CreateAccount(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _, err := h.ids.EnsureRootKey(ctx, other.ID, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := lambda.New(lambda.Options{
+		Region: region, BaseEndpoint: aws.String(h.srv.URL), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(key.AccessKeyID, key.Secret.Reveal(), ""),
+	})
+	arn := "arn:aws:lambda:" + region + ":" + h.account + ":function:" + name
+	invoke := func() error {
+		_, err := client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(arn), Payload: []byte(`{"op":"echo"}`)})
+		return err
+	}
+	var apiErr smithy.APIError
+	if err := invoke(); !errors.As(err, &apiErr) || apiErr.ErrorCode() != "AccessDeniedException" {
+		t.Fatalf("cross-account invoke without a grant: %v", err)
+	}
+	// DryRun answers the permission question without running anything.
+	_, err = client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(arn), InvocationType: types.InvocationTypeDryRun})
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "AccessDeniedException" {
+		t.Fatalf("DryRun without a grant: %v", err)
+	}
+	if _, err := h.client.AddPermission(ctx, &lambda.AddPermissionInput{
+		FunctionName: aws.String(name), StatementId: aws.String("other-account"), Action: aws.String("lambda:InvokeFunction"),
+		Principal: aws.String(other.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := invoke(); err != nil {
+		t.Fatalf("cross-account invoke with a grant: %v", err)
+	}
+	out, err := client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(arn), InvocationType: types.InvocationTypeDryRun})
+	if err != nil || out.StatusCode != 204 {
+		t.Fatalf("DryRun with a grant: %v %v", out, err)
+	}
+	// The grant is for invoking only.
+	_, err = client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(arn)})
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "AccessDeniedException" {
+		t.Fatalf("GetFunction across accounts with an invoke grant: %v", err)
+	}
+}
