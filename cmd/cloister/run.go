@@ -16,6 +16,7 @@ import (
 
 	"github.com/cloister/cloister/internal/api"
 	"github.com/cloister/cloister/internal/async"
+	"github.com/cloister/cloister/internal/esm"
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/iam"
 	"github.com/cloister/cloister/internal/invoke"
@@ -149,9 +150,33 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 		return err
 	}
 	defer events.Close()
+	// Event source mappings: pollers that move queue messages into
+	// synchronous invocations, on every server sharing the store.
+	mappings, err := esm.Open(ctx, st, esm.Config{
+		Region: cfg.Region, Functions: fns, Queues: queues, Logger: log,
+		Invoke: func(ctx context.Context, in esm.Invocation) (esm.Result, error) {
+			res, err := dataPlane.Invoke(ctx, &api.InvokeRequest{RequestID: in.RequestID, Function: in.Function, Payload: in.Payload})
+			if err != nil {
+				return esm.Result{}, err
+			}
+			return esm.Result{Payload: res.Payload, FunctionError: res.FunctionError}, nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if err := mappings.Start(workers); err != nil {
+		return err
+	}
+	defer func() {
+		// Only on early returns: the shutdown below has already closed it.
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		_ = mappings.Close(stopCtx)
+	}()
 	handler, err := api.New(api.Config{
 		Region: cfg.Region, Keys: ids, Authorizer: ids, IAM: ids, Functions: fns, Invoker: events, SQS: queues,
-		CodeURLKey: codeKey, Logger: log,
+		EventSourceMappings: mappings, CodeURLKey: codeKey, Logger: log,
 	})
 	if err != nil {
 		return err
@@ -192,13 +217,20 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 		log.Warn("drain did not finish; closing remaining connections", "err", err)
 		_ = srv.Close()
 	}
-	// 2. Stop taking queued events (invocations the data plane's shutdown
-	// ends go back to the queue), kill the execution environments and
-	// remove their cgroups, then let the event workers finish settling.
+	// 2. Stop the pollers of event source mappings and give their batches
+	// in flight what is left of the drain time; stop taking queued events
+	// (invocations the data plane's shutdown ends go back to the queue),
+	// kill the execution environments and remove their cgroups, then let
+	// the event workers and the remaining batches finish settling (their
+	// messages are retried after their visibility timeout).
+	if err := mappings.Close(drain); err != nil {
+		log.Warn("event source mapping batches still running; the data plane's shutdown ends them", "err", err)
+	}
 	events.Stop()
 	dataPlane.Close()
 	sandboxes.Close()
 	events.Close()
+	_ = mappings.Close(context.Background())
 	// 3. Stop background workers; 4. the store closes last (deferred).
 	stopWorkers()
 	queues.Close()
@@ -209,29 +241,24 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 }
 
 // ensureRootCredentials makes sure the account root has an access key and,
-// when Cloister generated it, that it is written to DIR/credentials.
+// when Cloister generates it, that it is written to DIR/credentials before it
+// becomes valid. It returns the file's path when there is one.
 func ensureRootCredentials(ctx context.Context, ids *iam.Service, account, dataDir string) (string, error) {
 	path := filepath.Join(dataDir, "credentials")
-	key, created, err := ids.EnsureRootKey(ctx, account,
-		os.Getenv("CLOISTER_ROOT_ACCESS_KEY_ID"), iam.Secret(os.Getenv("CLOISTER_ROOT_SECRET_ACCESS_KEY")))
+	chosen := os.Getenv("CLOISTER_ROOT_ACCESS_KEY_ID")
+	_, _, err := ids.EnsureRootKeyPersisted(ctx, account, chosen,
+		iam.Secret(os.Getenv("CLOISTER_ROOT_SECRET_ACCESS_KEY")), func(k iam.Key) error {
+			body := fmt.Sprintf("# Cloister root credentials for account %s.\n[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n\n[cloister]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
+				account, k.AccessKeyID, k.Secret.Reveal(), k.AccessKeyID, k.Secret.Reveal())
+			return writeFileAtomic(path, []byte(body), 0o600)
+		})
 	if err != nil {
 		return "", err
 	}
-	if !created {
-		if _, err := os.Stat(path); err == nil {
-			return path, nil
-		}
-		return "", nil
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
 	}
-	if os.Getenv("CLOISTER_ROOT_ACCESS_KEY_ID") != "" {
-		return "", nil // the operator chose the key and knows it
-	}
-	body := fmt.Sprintf("# Cloister root credentials for account %s.\n[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n\n[cloister]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
-		account, key.AccessKeyID, key.Secret.Reveal(), key.AccessKeyID, key.Secret.Reveal())
-	if err := writeFileAtomic(path, []byte(body), 0o600); err != nil {
-		return "", fmt.Errorf("write credentials: %w", err)
-	}
-	return path, nil
+	return "", nil
 }
 
 // sharedSecret returns a random 32-byte secret shared by every server using
@@ -281,15 +308,18 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 }
 
 func printWelcome(endpoint, region, account, credsPath string) {
-	fmt.Printf("Cloister is serving the AWS Lambda API at %s (region %s, account %s).\n", endpoint, region, account)
-	if credsPath != "" {
+	fmt.Printf("Cloister is serving the AWS Lambda, IAM, STS and SQS APIs at %s (region %s, account %s).\n", endpoint, region, account)
+	switch {
+	case credsPath != "":
 		fmt.Printf(`Root credentials are in %s. Point the AWS CLI at Cloister with:
 
-  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_REGION=%s
+  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s
   aws --endpoint-url %s lambda list-functions
 
-`, credsPath, credsPath, region, endpoint)
-	} else {
+`, credsPath, credsPath, region, region, endpoint)
+	case os.Getenv("CLOISTER_ROOT_ACCESS_KEY_ID") != "":
 		fmt.Printf("Use the root access key from CLOISTER_ROOT_ACCESS_KEY_ID with: aws --endpoint-url %s --region %s lambda list-functions\n", endpoint, region)
+	default:
+		fmt.Printf("The root credentials file is gone; Cloister keeps no copy of secrets it can show. Use an IAM user's key, or set CLOISTER_ROOT_ACCESS_KEY_ID/CLOISTER_ROOT_SECRET_ACCESS_KEY on a new data directory.\n")
 	}
 }

@@ -540,20 +540,31 @@ func (s *Service) Delete(ctx context.Context, r Ref) error {
 	case r.Qualifier != "":
 		return s.deleteVersion(ctx, r)
 	}
-	rec, rev, err := s.load(ctx, r)
-	if err != nil {
-		return err
-	}
 	// Release the concurrency reservation first: if we crash after it, the
 	// function still exists and a retried delete completes.
+	if _, _, err := s.load(ctx, r); err != nil {
+		return err
+	}
 	if err := s.setReserved(ctx, r.Account, r.Name, nil); err != nil {
 		return err
 	}
-	if err := s.functions.Delete(ctx, functionKey(r.Account, r.Name), rev); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return awserr.New(awserr.ResourceConflict, "The function %s was modified during deletion; try again.", r.Name)
+	// The record may change under us (the background worker finishing a
+	// creation, say): delete whatever revision is current.
+	var rec *functionRecord
+	var rev uint64
+	for attempt := 0; ; attempt++ {
+		var err error
+		rec, rev, err = s.load(ctx, r)
+		if err != nil {
+			return err
 		}
-		return err
+		err = s.functions.Delete(ctx, functionKey(r.Account, r.Name), rev)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrConflict) || attempt >= 20 {
+			return err
+		}
 	}
 	s.noteFunction(functionKey(r.Account, r.Name), nil, rev+1)
 	s.dropProvisioned(ctx, r.Account, r.Name, "")
