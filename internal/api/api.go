@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloister/cloister/internal/awserr"
+	"github.com/cloister/cloister/internal/esm"
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/iam"
 	"github.com/cloister/cloister/internal/policy"
@@ -65,6 +66,9 @@ type Config struct {
 	// SQS, when set, serves the Amazon SQS API (JSON and Query protocols)
 	// on POST / and on queue-URL paths.
 	SQS *sqs.Service
+	// EventSourceMappings, when set, serves the event source mapping
+	// operations (see lambda_esm.go).
+	EventSourceMappings *esm.Service
 	// CodeURLKey signs GetFunction's short-lived code download URLs.
 	CodeURLKey []byte
 	Logger     *slog.Logger

@@ -30,6 +30,12 @@ type InvokeRequest struct {
 	ClientContext string // base64-encoded JSON, as received
 	LogTail       bool
 	Caller        iam.Principal
+	// Depth counts the invocations that caused this one (0 for a call from
+	// outside): a destination function's invocation, or an Invoke made by
+	// a function, is one deeper than its cause. Asynchronous invocations
+	// stop chains that reach async.MaxDepth (Lambda's recursive loop
+	// detection).
+	Depth int
 }
 
 // InvokeResult is what a synchronous invocation produced.
@@ -120,4 +126,31 @@ func (s *Server) invoke(c *call) error {
 	c.w.WriteHeader(http.StatusOK)
 	_, _ = c.w.Write(res.Payload)
 	return nil
+}
+
+// invokeAsync is the legacy InvokeAsync: the body is the event, queued as an
+// Event invocation; 202 {"Status": 202}.
+func (s *Server) invokeAsync(c *call) error {
+	payload := c.body
+	if len(payload) > maxAsyncPayload {
+		return awserr.New(awserr.RequestEntityTooLarge, "Request must be smaller than %d bytes for the InvokeAsync operation", maxAsyncPayload)
+	}
+	if len(bytes.TrimSpace(payload)) > 0 && !json.Valid(payload) {
+		return awserr.New(awserr.InvalidRequestContent, "Could not parse request body into json: Could not parse payload into json: Unexpected character or end of input.")
+	}
+	fn, err := s.cfg.Functions.Resolve(c.ctx, c.ref, pickVersion)
+	if err != nil {
+		return err
+	}
+	if fn.Config.State != functions.StateActive {
+		return awserr.New(awserr.ResourceConflict, "The operation cannot be performed at this time. The function is currently in the following state: %s", fn.Config.State)
+	}
+	if s.cfg.Invoker == nil {
+		return awserr.New(awserr.ServiceUnavailable, "This Cloister server does not run functions (no data plane configured).")
+	}
+	req := &InvokeRequest{RequestID: c.requestID, Function: fn, Payload: payload, Caller: c.caller}
+	if err := s.cfg.Invoker.Enqueue(c.ctx, req); err != nil {
+		return err
+	}
+	return c.json(http.StatusAccepted, map[string]int{"Status": http.StatusAccepted})
 }

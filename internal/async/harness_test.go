@@ -1,0 +1,536 @@
+package async_test
+
+// The harness assembles Cloister the way cmd/cloister/run.go does —
+// embedded store, iam root key, runtime catalogue, functions, real
+// sandboxes (this test binary re-executes itself as the sandbox init), the
+// invoke service, the queue service, the async service and the API — and
+// drives it with aws-sdk-go-v2 and the services' Go APIs. Nothing is
+// mocked: the data plane is wrapped only to count the invocations it runs.
+// Sandboxes need root: without it these tests skip, saying so; CI runs as
+// root.
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/cloister/cloister/internal/api"
+	"github.com/cloister/cloister/internal/async"
+	"github.com/cloister/cloister/internal/awserr"
+	"github.com/cloister/cloister/internal/functions"
+	"github.com/cloister/cloister/internal/iam"
+	"github.com/cloister/cloister/internal/invoke"
+	"github.com/cloister/cloister/internal/logs"
+	"github.com/cloister/cloister/internal/runtimes"
+	"github.com/cloister/cloister/internal/sandbox"
+	"github.com/cloister/cloister/internal/sqs"
+	"github.com/cloister/cloister/internal/store"
+)
+
+const region = "us-east-1"
+
+var (
+	fnZip    []byte // testdata/fn, zipped as bootstrap
+	buildErr error
+	h        *harness
+	hOnce    sync.Once
+	hErr     error
+)
+
+func TestMain(m *testing.M) {
+	if sandbox.IsInit() {
+		os.Exit(sandbox.InitMain())
+	}
+	code := func() int {
+		if os.Geteuid() == 0 {
+			fnZip, buildErr = buildFn()
+		}
+		code := m.Run()
+		if h != nil {
+			h.close()
+		}
+		return code
+	}()
+	os.Exit(code)
+}
+
+// buildFn compiles testdata/fn (a static aws-lambda-go function) and zips
+// it as bootstrap.
+func buildFn() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "async-fn-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "bootstrap")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/fn")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build fn: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	hdr := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	hdr.SetMode(0o755)
+	w, err := zw.CreateHeader(hdr)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// testLogger shows the server's warnings in the test output.
+var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+// platform is what every stack shares: sandboxes and runtimes.
+type platform struct {
+	dir       string
+	sandboxes *sandbox.Manager
+	catalog   *runtimes.Catalog
+	rtDir     string
+}
+
+func newPlatform(ctx context.Context, dir string) (*platform, error) {
+	p := &platform{dir: dir}
+	var err error
+	if p.catalog, err = runtimes.Discover(); err != nil {
+		return nil, err
+	}
+	if p.rtDir, err = runtimes.Install(filepath.Join(dir, "runtimes")); err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	p.sandboxes, err = sandbox.NewManager(ctx, sandbox.Config{
+		InitPath: exe, PoolSize: 2, CgroupParent: fmt.Sprintf("cloister-async-test-%d", os.Getpid()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// asyncConfig is the dispatcher's configuration in tests: Lambda's
+// behaviour, with delays short enough to run.
+func asyncConfig() async.Config {
+	return async.Config{
+		Workers: 8, AckWait: 3 * time.Second,
+		RetryDelays: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond},
+		MinBackoff:  50 * time.Millisecond, MaxBackoff: 400 * time.Millisecond,
+		Logger: testLogger,
+	}
+}
+
+// stack is one server's services on one store.
+type stack struct {
+	st      *store.Store
+	ids     *iam.Service
+	account string
+	fns     *functions.Service
+	inv    *invoke.Service
+	logs   *logs.Store
+	queues *sqs.Service
+	events *async.Service
+	runs   *counter
+	clock  *clock
+	cancel context.CancelFunc
+}
+
+// openStack opens the services on the store in dataDir (created or
+// reopened); start runs their background work.
+func openStack(p *platform, dataDir string, cfg async.Config) (*stack, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &stack{cancel: cancel, clock: &clock{}, logs: logs.NewStore(1 << 20)}
+	fail := func(err error) (*stack, error) {
+		s.close()
+		return nil, err
+	}
+	var err error
+	if s.st, err = store.Open(ctx, store.Config{DataDir: dataDir}); err != nil {
+		return fail(err)
+	}
+	if s.ids, err = iam.Open(ctx, s.st, nil); err != nil {
+		return fail(err)
+	}
+	acct, _, err := s.ids.DefaultAccount(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	s.account = acct.ID
+	// The execution role functions run as: it trusts Lambda.
+	if _, err := s.ids.CreateRole(ctx, s.account, iam.CreateRoleInput{Name: "lambda-role", Trust: lambdaTrust}); err != nil && !awserr.IsType(err, awserr.EntityAlreadyExists) {
+		return fail(err)
+	}
+	s.fns, err = functions.Open(ctx, s.st, functions.Config{
+		Region: region, Runtimes: p.catalog,
+		Prepare: func(ctx context.Context, hash string, zip []byte) error { return s.inv.PrepareCode(ctx, hash, zip) },
+		Changed: func(account, name string, deleted bool) { s.inv.Retire(account, name, deleted) },
+	})
+	if err != nil {
+		return fail(err)
+	}
+	s.inv, err = invoke.New(invoke.Config{
+		Region: region, Sandboxes: p.sandboxes, Functions: s.fns, Runtimes: p.catalog, RuntimeDir: p.rtDir,
+		CodeDir: filepath.Join(dataDir, "code"), Logs: s.logs, Credentials: s.ids.IssueRoleSession,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	s.runs = newCounter(s.inv)
+	if s.queues, err = sqs.Open(ctx, s.st, sqs.Config{Region: region, ReceiptKey: bytes.Repeat([]byte{9}, 32)}); err != nil {
+		return fail(err)
+	}
+	cfg.Region, cfg.Functions, cfg.DataPlane, cfg.Queues, cfg.Now = region, s.fns, s.runs, s.queues, s.clock.Now
+	if s.events, err = async.Open(ctx, s.st, cfg); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+// start runs the services' background work, the dispatcher included.
+func (s *stack) start(ctx context.Context) error {
+	if err := s.fns.Start(ctx); err != nil {
+		return err
+	}
+	if err := s.queues.Start(ctx); err != nil {
+		return err
+	}
+	return s.events.Start(ctx)
+}
+
+// close shuts the stack down in run.go's order.
+func (s *stack) close() {
+	if s.events != nil {
+		s.events.Stop()
+	}
+	if s.inv != nil {
+		s.inv.Close()
+	}
+	if s.events != nil {
+		s.events.Close()
+	}
+	if s.queues != nil {
+		s.queues.Close()
+	}
+	if s.fns != nil {
+		s.fns.Close()
+	}
+	s.cancel()
+	if s.ids != nil {
+		s.ids.Close()
+	}
+	if s.st != nil {
+		s.st.Close()
+	}
+}
+
+// harness is one running Cloister with an API.
+type harness struct {
+	dir     string
+	cancel  context.CancelFunc
+	p       *platform
+	*stack
+	srv     *httptest.Server
+	key     iam.Key
+	client  *lambda.Client
+}
+
+// get returns the shared harness, skipping the test when sandboxes cannot
+// run here.
+func get(t testing.TB) *harness {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("sandboxes need root (namespaces, cgroups); CI runs these tests as root")
+	}
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	hOnce.Do(func() { h, hErr = newHarness() })
+	if hErr != nil {
+		t.Fatalf("harness: %v", hErr)
+	}
+	return h
+}
+
+func newHarness() (*harness, error) {
+	dir, err := os.MkdirTemp("", "cloister-async-test-*")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{dir: dir, cancel: cancel}
+	fail := func(err error) (*harness, error) {
+		h.close()
+		return nil, err
+	}
+	if h.p, err = newPlatform(ctx, dir); err != nil {
+		return fail(err)
+	}
+	if h.stack, err = openStack(h.p, filepath.Join(dir, "data"), asyncConfig()); err != nil {
+		return fail(err)
+	}
+	if h.key, _, err = h.ids.EnsureRootKey(ctx, h.account, "", ""); err != nil {
+		return fail(err)
+	}
+	if err := h.start(ctx); err != nil {
+		return fail(err)
+	}
+	handler, err := api.New(api.Config{
+		Region: region, Keys: h.ids, Authorizer: h.ids, IAM: h.ids, Functions: h.fns, Invoker: h.events, SQS: h.queues,
+		CodeURLKey: bytes.Repeat([]byte{7}, 32), Logger: testLogger,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	h.srv = httptest.NewServer(handler)
+	h.client = lambda.New(lambda.Options{
+		Region: region, BaseEndpoint: aws.String(h.srv.URL),
+		Credentials:      credentials.NewStaticCredentialsProvider(h.key.AccessKeyID, h.key.Secret.Reveal(), ""),
+		RetryMaxAttempts: 1,
+	})
+	return h, nil
+}
+
+func (h *harness) close() {
+	if h.srv != nil {
+		h.srv.Close()
+	}
+	if h.stack != nil {
+		h.stack.close()
+	}
+	if h.p != nil && h.p.sandboxes != nil {
+		h.p.sandboxes.Close()
+	}
+	h.cancel()
+	os.RemoveAll(h.dir)
+}
+
+// counter wraps the data plane to count what it runs, per request id.
+type counter struct {
+	inner async.DataPlane
+	mu    sync.Mutex
+	runs  map[string]int // invocations that ran (returned a result)
+	fails map[string]int // invocations refused (throttled, ...)
+	live  map[string]int // invocations running now
+	errs  map[string]error
+}
+
+func newCounter(inner async.DataPlane) *counter {
+	return &counter{inner: inner, runs: map[string]int{}, fails: map[string]int{}, live: map[string]int{}, errs: map[string]error{}}
+}
+
+func (c *counter) Invoke(ctx context.Context, req *api.InvokeRequest) (*api.InvokeResult, error) {
+	c.mu.Lock()
+	c.live[req.RequestID]++
+	c.mu.Unlock()
+	res, err := c.inner.Invoke(ctx, req)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.live[req.RequestID]--
+	if err != nil {
+		c.fails[req.RequestID]++
+		c.errs[req.RequestID] = err
+	} else {
+		c.runs[req.RequestID]++
+	}
+	return res, err
+}
+
+// get reads a request's counts.
+func (c *counter) get(id string) (runs, fails, live int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.runs[id], c.fails[id], c.live[id]
+}
+
+// throttled reports whether a request was refused as TooManyRequests.
+func (c *counter) throttled(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return awserr.IsType(c.errs[id], awserr.TooManyRequests)
+}
+
+// clock is the dispatcher's clock, which tests may move forward.
+type clock struct{ offset atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// fnSpec describes a function to create.
+type fnSpec struct {
+	timeout int32
+	dlq     string // DeadLetterConfig target
+}
+
+// create makes a function (testdata/fn) and waits until it is Active.
+func (h *harness) create(t testing.TB, name string, s fnSpec) string {
+	t.Helper()
+	in := &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name), Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Role: aws.String("arn:aws:iam::" + h.account + ":role/lambda-role"), Code: &types.FunctionCode{ZipFile: fnZip},
+	}
+	if s.timeout > 0 {
+		in.Timeout = aws.Int32(s.timeout)
+	}
+	if s.dlq != "" {
+		in.DeadLetterConfig = &types.DeadLetterConfig{TargetArn: aws.String(s.dlq)}
+	}
+	ctx := context.Background()
+	out, err := h.client.CreateFunction(ctx, in)
+	if err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	w := lambda.NewFunctionActiveV2Waiter(h.client, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	})
+	if err := w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, time.Minute); err != nil {
+		t.Fatalf("wait active %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_, _ = h.client.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
+	})
+	return aws.ToString(out.FunctionArn)
+}
+
+// eventConfig puts a function's FunctionEventInvokeConfig.
+func (h *harness) eventConfig(t testing.TB, name string, retries, maxAge int32, onSuccess, onFailure string) {
+	t.Helper()
+	in := &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String(name), MaximumRetryAttempts: aws.Int32(retries)}
+	if maxAge > 0 {
+		in.MaximumEventAgeInSeconds = aws.Int32(maxAge)
+	}
+	dc := &types.DestinationConfig{}
+	if onSuccess != "" {
+		dc.OnSuccess = &types.OnSuccess{Destination: aws.String(onSuccess)}
+	}
+	if onFailure != "" {
+		dc.OnFailure = &types.OnFailure{Destination: aws.String(onFailure)}
+	}
+	in.DestinationConfig = dc
+	if _, err := h.client.PutFunctionEventInvokeConfig(context.Background(), in); err != nil {
+		t.Fatalf("put event invoke config of %s: %v", name, err)
+	}
+}
+
+// queue creates a standard queue and returns its ARN.
+func (h *harness) queue(t testing.TB, name string) string {
+	t.Helper()
+	q, err := h.queues.CreateQueue(context.Background(), h.account, name, nil, nil)
+	if err != nil {
+		t.Fatalf("create queue %s: %v", name, err)
+	}
+	t.Cleanup(func() { _ = h.queues.DeleteQueue(context.Background(), h.account, name) })
+	return q.ARN
+}
+
+// event invokes a function asynchronously through the API and returns the
+// request id.
+func (h *harness) event(t testing.TB, name string, payload any, opts ...func(*lambda.InvokeInput)) string {
+	t.Helper()
+	body, _ := json.Marshal(payload)
+	in := &lambda.InvokeInput{FunctionName: aws.String(name), InvocationType: types.InvocationTypeEvent, Payload: body}
+	for _, o := range opts {
+		o(in)
+	}
+	out, err := h.client.Invoke(context.Background(), in)
+	if err != nil {
+		t.Fatalf("invoke %s (Event): %v", name, err)
+	}
+	if out.StatusCode != 202 {
+		t.Fatalf("invoke %s (Event): status %d, want 202", name, out.StatusCode)
+	}
+	id, ok := requestID(out.ResultMetadata)
+	if !ok {
+		t.Fatalf("invoke %s (Event): no request id", name)
+	}
+	return id
+}
+
+// receive waits for n messages on a queue, deleting them, and fails the
+// test when they do not come within a minute.
+func receive(t testing.TB, queues *sqs.Service, arn string, n int) []sqs.Message {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(time.Minute)
+	var out []sqs.Message
+	for len(out) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("received %d of %d messages on %s", len(out), n, arn)
+		}
+		msgs, err := queues.Receive(ctx, arn, 10, time.Second, time.Minute)
+		if err != nil {
+			t.Fatalf("receive from %s: %v", arn, err)
+		}
+		for _, m := range msgs {
+			if err := queues.Delete(ctx, arn, m.ReceiptHandle); err != nil {
+				t.Fatalf("delete from %s: %v", arn, err)
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// none asserts that a queue holds no message now.
+func none(t testing.TB, queues *sqs.Service, arn string) {
+	t.Helper()
+	msgs, err := queues.Receive(context.Background(), arn, 10, 0, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) > 0 {
+		t.Fatalf("%s holds %d unexpected messages, the first: %s", arn, len(msgs), msgs[0].Body)
+	}
+}
+
+// eventually waits (at most a minute) for cond.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func uniqueName(t testing.TB) string {
+	n := strings.NewReplacer("/", "-", "_", "-", ".", "-", "=", "-").Replace(t.Name())
+	if len(n) > 40 {
+		n = n[len(n)-40:]
+	}
+	return strings.Trim(n, "-") + fmt.Sprintf("-%d", time.Now().UnixNano()%1000000)
+}
+
+// lambdaTrust is the trust policy of an execution role.
+const lambdaTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`

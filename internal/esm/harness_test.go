@@ -1,0 +1,593 @@
+package esm_test
+
+// The harness assembles Cloister the way cmd/cloister/run.go does — an
+// embedded store, iam with root keys and an execution role, the runtime
+// catalogue, functions, the queue service, real sandboxes (this test binary
+// re-executes itself as the sandbox init), the data plane, the event source
+// mapping service and the API — behind httptest, and drives it with
+// aws-sdk-go-v2's Lambda and SQS clients. Nothing is mocked: the data
+// plane's Invoke is only wrapped, to observe what each invocation carried
+// and returned. Without root (no sandboxes) the harness runs without a data
+// plane, and the tests that invoke functions skip, saying so.
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/cloister/cloister/internal/api"
+	"github.com/cloister/cloister/internal/awserr"
+	"github.com/cloister/cloister/internal/esm"
+	"github.com/cloister/cloister/internal/functions"
+	"github.com/cloister/cloister/internal/iam"
+	"github.com/cloister/cloister/internal/invoke"
+	"github.com/cloister/cloister/internal/logs"
+	"github.com/cloister/cloister/internal/runtimes"
+	"github.com/cloister/cloister/internal/sandbox"
+	"github.com/cloister/cloister/internal/sqs"
+	"github.com/cloister/cloister/internal/store"
+)
+
+const region = "us-east-1"
+
+var (
+	consumerZip []byte // testdata/consumer, zipped as bootstrap
+	buildErr    error
+	shared      *harness
+	sharedOnce  sync.Once
+	sharedErr   error
+)
+
+func TestMain(m *testing.M) {
+	if sandbox.IsInit() {
+		os.Exit(sandbox.InitMain())
+	}
+	code := func() int {
+		if os.Geteuid() == 0 {
+			consumerZip, buildErr = buildConsumer()
+		}
+		code := m.Run()
+		if shared != nil {
+			shared.close()
+		}
+		return code
+	}()
+	os.Exit(code)
+}
+
+// buildConsumer compiles testdata/consumer (a static aws-lambda-go function).
+func buildConsumer() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "consumer-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "bootstrap")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/consumer")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build consumer: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	return zipBootstrap(data, 0o755)
+}
+
+func zipBootstrap(data []byte, mode os.FileMode) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	hdr := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	hdr.SetMode(mode)
+	w, err := zw.CreateHeader(hdr)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// lambdaTrust is the trust policy of an execution role.
+const lambdaTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+
+// harness is one running Cloister.
+type harness struct {
+	dir       string
+	cancel    context.CancelFunc
+	st        *store.Store
+	ids       *iam.Service
+	fns       *functions.Service
+	queues    *sqs.Service
+	sandboxes *sandbox.Manager // nil without root
+	inv       *invoke.Service  // nil without root
+	mappings  *esm.Service
+	rec       *recorder
+	srv       *httptest.Server
+
+	account string
+	lambda  *lambda.Client
+	sqs     *awssqs.Client
+	// other is a second account, with its own clients.
+	other       string
+	otherLambda *lambda.Client
+	otherSQS    *awssqs.Client
+}
+
+// canInvoke reports whether this harness runs functions.
+func (h *harness) canInvoke() bool { return h.inv != nil }
+
+// get returns the shared harness.
+func get(t testing.TB) *harness {
+	t.Helper()
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	sharedOnce.Do(func() { shared, sharedErr = newHarness() })
+	if sharedErr != nil {
+		t.Fatalf("harness: %v", sharedErr)
+	}
+	return shared
+}
+
+// getInvoking returns the shared harness, skipping the test when it cannot
+// run functions here.
+func getInvoking(t testing.TB) *harness {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("invoking functions needs sandboxes, which need root (namespaces, cgroups); CI runs these tests as root")
+	}
+	return get(t)
+}
+
+func newHarness() (*harness, error) {
+	dir, err := os.MkdirTemp("", "cloister-esm-test-*")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{dir: dir, cancel: cancel, rec: newRecorder()}
+	fail := func(err error) (*harness, error) {
+		h.close()
+		return nil, err
+	}
+	if h.st, err = store.Open(ctx, store.Config{DataDir: filepath.Join(dir, "data")}); err != nil {
+		return fail(err)
+	}
+	if h.ids, err = iam.Open(ctx, h.st, nil); err != nil {
+		return fail(err)
+	}
+	acct, _, err := h.ids.DefaultAccount(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	h.account = acct.ID
+	key, _, err := h.ids.EnsureRootKey(ctx, acct.ID, "", "")
+	if err != nil {
+		return fail(err)
+	}
+	other, err := h.ids.CreateAccount(ctx, "other")
+	if err != nil {
+		return fail(err)
+	}
+	h.other = other.ID
+	otherKey, _, err := h.ids.EnsureRootKey(ctx, other.ID, "", "")
+	if err != nil {
+		return fail(err)
+	}
+	for _, a := range []string{h.account, h.other} {
+		if _, err := h.ids.CreateRole(ctx, a, iam.CreateRoleInput{Name: "lambda-role", Trust: lambdaTrust}); err != nil {
+			return fail(err)
+		}
+	}
+	catalog, err := runtimes.Discover()
+	if err != nil {
+		return fail(err)
+	}
+	var prepare func(ctx context.Context, hash string, zip []byte) error
+	if os.Geteuid() == 0 {
+		prepare = func(ctx context.Context, hash string, zip []byte) error { return h.inv.PrepareCode(ctx, hash, zip) }
+	}
+	h.fns, err = functions.Open(ctx, h.st, functions.Config{
+		Region: region, Runtimes: catalog, Prepare: prepare, Logger: testLogger,
+		Changed: func(account, name string, deleted bool) {
+			if h.inv != nil {
+				h.inv.Retire(account, name, deleted)
+			}
+		},
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if os.Geteuid() == 0 {
+		rtDir, err := runtimes.Install(filepath.Join(dir, "runtimes"))
+		if err != nil {
+			return fail(err)
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return fail(err)
+		}
+		h.sandboxes, err = sandbox.NewManager(ctx, sandbox.Config{
+			InitPath: exe, PoolSize: 2, CgroupParent: fmt.Sprintf("cloister-esm-test-%d", os.Getpid()),
+		})
+		if err != nil {
+			return fail(err)
+		}
+		h.inv, err = invoke.New(invoke.Config{
+			Region: region, Sandboxes: h.sandboxes, Functions: h.fns, Runtimes: catalog, RuntimeDir: rtDir,
+			CodeDir: filepath.Join(dir, "code"), Logs: logs.NewStore(1 << 20), Credentials: h.ids.IssueRoleSession,
+			Logger: testLogger,
+		})
+		if err != nil {
+			return fail(err)
+		}
+	}
+	if err := h.fns.Start(ctx); err != nil {
+		return fail(err)
+	}
+	if h.queues, err = sqs.Open(ctx, h.st, sqs.Config{Region: region, ReceiptKey: bytes.Repeat([]byte{9}, 32), Logger: testLogger}); err != nil {
+		return fail(err)
+	}
+	if err := h.queues.Start(ctx); err != nil {
+		return fail(err)
+	}
+	h.mappings, err = esm.Open(ctx, h.st, esm.Config{
+		Region: region, Functions: h.fns, Queues: h.queues, Logger: testLogger, PollWait: time.Second,
+		Invoke: h.rec.wrap(func(ctx context.Context, in esm.Invocation) (esm.Result, error) {
+			if h.inv == nil {
+				return esm.Result{}, awserr.New(awserr.ServiceUnavailable, "no data plane without root")
+			}
+			res, err := h.inv.Invoke(ctx, &api.InvokeRequest{RequestID: in.RequestID, Function: in.Function, Payload: in.Payload})
+			if err != nil {
+				return esm.Result{}, err
+			}
+			return esm.Result{Payload: res.Payload, FunctionError: res.FunctionError}, nil
+		}),
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if err := h.mappings.Start(ctx); err != nil {
+		return fail(err)
+	}
+	cfg := api.Config{
+		Region: region, Keys: h.ids, Authorizer: h.ids, IAM: h.ids, Functions: h.fns, SQS: h.queues,
+		EventSourceMappings: h.mappings, CodeURLKey: bytes.Repeat([]byte{7}, 32), Logger: testLogger,
+	}
+	if h.inv != nil {
+		cfg.Invoker = h.inv
+	}
+	handler, err := api.New(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	if h.inv != nil {
+		h.inv.SetAPI(handler)
+	}
+	h.srv = httptest.NewServer(handler)
+	h.lambda, h.sqs = h.clients(key)
+	h.otherLambda, h.otherSQS = h.clients(otherKey)
+	return h, nil
+}
+
+func (h *harness) clients(key iam.Key) (*lambda.Client, *awssqs.Client) {
+	creds := credentials.NewStaticCredentialsProvider(key.AccessKeyID, key.Secret.Reveal(), "")
+	return lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(h.srv.URL), Credentials: creds, RetryMaxAttempts: 1}),
+		awssqs.New(awssqs.Options{Region: region, BaseEndpoint: aws.String(h.srv.URL), Credentials: creds, RetryMaxAttempts: 1})
+}
+
+// close shuts down in cmd/cloister's order.
+func (h *harness) close() {
+	if h.srv != nil {
+		h.srv.Close()
+	}
+	if h.mappings != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_ = h.mappings.Close(ctx)
+		cancel()
+	}
+	if h.inv != nil {
+		h.inv.Close()
+	}
+	if h.sandboxes != nil {
+		h.sandboxes.Close()
+	}
+	if h.mappings != nil {
+		_ = h.mappings.Close(context.Background())
+	}
+	if h.queues != nil {
+		h.queues.Close()
+	}
+	if h.fns != nil {
+		h.fns.Close()
+	}
+	h.cancel()
+	if h.ids != nil {
+		h.ids.Close()
+	}
+	if h.st != nil {
+		h.st.Close()
+	}
+	os.RemoveAll(h.dir)
+}
+
+// testLogger shows the server's warnings in the test output.
+var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+// uniqueName makes a function or queue name for a test.
+func uniqueName(t testing.TB) string {
+	n := strings.NewReplacer("/", "-", "_", "-", ".", "-", " ", "-").Replace(t.Name())
+	if len(n) > 40 {
+		n = n[len(n)-40:]
+	}
+	return strings.Trim(n, "-") + fmt.Sprintf("-%d", time.Now().UnixNano()%1000000)
+}
+
+// createFunction makes a function running the consumer (a stand-in package
+// without root, where nothing runs) and waits until it is Active.
+func (h *harness) createFunction(t testing.TB, c *lambda.Client, account, name string) string {
+	t.Helper()
+	code := consumerZip
+	if code == nil {
+		var err error
+		if code, err = zipBootstrap([]byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	out, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name), Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Role: aws.String("arn:aws:iam::" + account + ":role/lambda-role"), Code: &lambdatypes.FunctionCode{ZipFile: code},
+		Timeout: aws.Int32(30),
+	})
+	if err != nil {
+		t.Fatalf("create function %s: %v", name, err)
+	}
+	w := lambda.NewFunctionActiveV2Waiter(c, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 200*time.Millisecond
+	})
+	if err := w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, time.Minute); err != nil {
+		t.Fatalf("wait active %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_, _ = c.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
+	})
+	return aws.ToString(out.FunctionArn)
+}
+
+// queue is a queue a test made.
+type queue struct {
+	url, arn string
+}
+
+// createQueue makes a queue with attributes and returns its URL and ARN.
+func (h *harness) createQueue(t testing.TB, c *awssqs.Client, name string, attrs map[string]string) queue {
+	t.Helper()
+	ctx := context.Background()
+	out, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	if err != nil {
+		t.Fatalf("create queue %s: %v", name, err)
+	}
+	a, err := c.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: out.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := queue{url: aws.ToString(out.QueueUrl), arn: a.Attributes["QueueArn"]}
+	t.Cleanup(func() { _, _ = c.DeleteQueue(context.Background(), &awssqs.DeleteQueueInput{QueueUrl: out.QueueUrl}) })
+	return q
+}
+
+// send sends messages with the given bodies in batches of ten and returns
+// their message IDs in order.
+func (h *harness) send(t testing.TB, q queue, bodies ...string) []string {
+	t.Helper()
+	ids := make([]string, 0, len(bodies))
+	for i := 0; i < len(bodies); i += 10 {
+		var entries []sqstypes.SendMessageBatchRequestEntry
+		for j := i; j < min(i+10, len(bodies)); j++ {
+			entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), MessageBody: aws.String(bodies[j])})
+		}
+		out, err := h.sqs.SendMessageBatch(context.Background(), &awssqs.SendMessageBatchInput{QueueUrl: aws.String(q.url), Entries: entries})
+		if err != nil {
+			t.Fatalf("send: %v", err)
+		}
+		if len(out.Failed) > 0 {
+			t.Fatalf("send: %d failed: %+v", len(out.Failed), out.Failed[0])
+		}
+		byID := map[string]string{}
+		for _, s := range out.Successful {
+			byID[aws.ToString(s.Id)] = aws.ToString(s.MessageId)
+		}
+		for j := i; j < min(i+10, len(bodies)); j++ {
+			ids = append(ids, byID[fmt.Sprint(j)])
+		}
+	}
+	return ids
+}
+
+// counts returns a queue's visible and in-flight message counts.
+func (h *harness) counts(t testing.TB, c *awssqs.Client, q queue) (visible, inFlight int) {
+	t.Helper()
+	out, err := c.GetQueueAttributes(context.Background(), &awssqs.GetQueueAttributesInput{QueueUrl: aws.String(q.url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Sscan(out.Attributes["ApproximateNumberOfMessages"], &visible)
+	fmt.Sscan(out.Attributes["ApproximateNumberOfMessagesNotVisible"], &inFlight)
+	return visible, inFlight
+}
+
+// eventually polls cond until it holds, failing the test after timeout: a
+// bound on how long an eventual outcome may take, not a timing assertion.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// createMapping creates a mapping and waits for it to settle in state.
+func (h *harness) createMapping(t testing.TB, c *lambda.Client, in *lambda.CreateEventSourceMappingInput, state string) *lambda.GetEventSourceMappingOutput {
+	t.Helper()
+	out, err := c.CreateEventSourceMapping(context.Background(), in)
+	if err != nil {
+		t.Fatalf("create mapping: %v", err)
+	}
+	uuid := aws.ToString(out.UUID)
+	t.Cleanup(func() {
+		_, _ = c.DeleteEventSourceMapping(context.Background(), &lambda.DeleteEventSourceMappingInput{UUID: aws.String(uuid)})
+	})
+	return h.waitState(t, c, uuid, state)
+}
+
+// waitState waits until a mapping reports state.
+func (h *harness) waitState(t testing.TB, c *lambda.Client, uuid, state string) *lambda.GetEventSourceMappingOutput {
+	t.Helper()
+	var got *lambda.GetEventSourceMappingOutput
+	eventually(t, 10*time.Second, "mapping "+uuid+" in state "+state, func() bool {
+		out, err := c.GetEventSourceMapping(context.Background(), &lambda.GetEventSourceMappingInput{UUID: aws.String(uuid)})
+		if err != nil {
+			t.Fatalf("get mapping: %v", err)
+		}
+		got = out
+		return aws.ToString(out.State) == state
+	})
+	return got
+}
+
+// apiError returns err's AWS error code and message.
+func apiError(t testing.TB, err error) (code, msg string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("error %v is not an AWS API error", err)
+	}
+	return ae.ErrorCode(), ae.ErrorMessage()
+}
+
+// recorder wraps the data plane's Invoke to observe invocations.
+type recorder struct {
+	mu       sync.Mutex
+	calls    map[string][]call // by function name
+	inFlight map[string]int
+	peak     map[string]int
+	total    atomic.Int64
+}
+
+// call is one recorded invocation.
+type call struct {
+	Payload  []byte
+	Response []byte
+	FuncErr  string
+	Err      error
+}
+
+func newRecorder() *recorder {
+	return &recorder{calls: map[string][]call{}, inFlight: map[string]int{}, peak: map[string]int{}}
+}
+
+func (r *recorder) wrap(f func(context.Context, esm.Invocation) (esm.Result, error)) func(context.Context, esm.Invocation) (esm.Result, error) {
+	return func(ctx context.Context, in esm.Invocation) (esm.Result, error) {
+		name := in.Function.Config.FunctionName
+		r.mu.Lock()
+		r.inFlight[name]++
+		r.peak[name] = max(r.peak[name], r.inFlight[name])
+		r.mu.Unlock()
+		res, err := f(ctx, in)
+		r.mu.Lock()
+		r.inFlight[name]--
+		r.calls[name] = append(r.calls[name], call{Payload: in.Payload, Response: res.Payload, FuncErr: res.FunctionError, Err: err})
+		r.mu.Unlock()
+		r.total.Add(1)
+		return res, err
+	}
+}
+
+// of returns the invocations of a function so far.
+func (r *recorder) of(name string) []call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]call(nil), r.calls[name]...)
+}
+
+// peakOf is the most concurrent invocations of a function seen.
+func (r *recorder) peakOf(name string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.peak[name]
+}
+
+// record is one record of a recorded SQS event, as a function receives it.
+type record struct {
+	MessageID         string            `json:"messageId"`
+	ReceiptHandle     string            `json:"receiptHandle"`
+	Body              string            `json:"body"`
+	Attributes        map[string]string `json:"attributes"`
+	MessageAttributes map[string]struct {
+		StringValue      *string  `json:"stringValue"`
+		BinaryValue      []byte   `json:"binaryValue"`
+		StringListValues []string `json:"stringListValues"`
+		BinaryListValues []string `json:"binaryListValues"`
+		DataType         string   `json:"dataType"`
+	} `json:"messageAttributes"`
+	MD5OfMessageAttributes *string `json:"md5OfMessageAttributes"`
+	MD5OfBody              string  `json:"md5OfBody"`
+	EventSource            string  `json:"eventSource"`
+	EventSourceARN         string  `json:"eventSourceARN"`
+	AWSRegion              string  `json:"awsRegion"`
+}
+
+// records decodes a recorded event.
+func (c call) records(t testing.TB) []record {
+	t.Helper()
+	var ev struct{ Records []record }
+	if err := json.Unmarshal(c.Payload, &ev); err != nil {
+		t.Fatalf("event %q: %v", c.Payload, err)
+	}
+	return ev.Records
+}
+
+// delivered counts, per message ID, the invocations that carried it.
+func delivered(t testing.TB, calls []call) map[string]int {
+	t.Helper()
+	n := map[string]int{}
+	for _, c := range calls {
+		for _, r := range c.records(t) {
+			n[r.MessageID]++
+		}
+	}
+	return n
+}
