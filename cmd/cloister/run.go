@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cloister/cloister/internal/api"
@@ -42,12 +43,21 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 
+	var natsToken string
+	if cfg.NATSListen != "" && cfg.NATSURL == "" {
+		if natsToken, err = natsListenToken(dataDir); err != nil {
+			return err
+		}
+	}
 	st, err := store.Open(ctx, store.Config{
-		DataDir: dataDir, URL: cfg.NATSURL, Listen: cfg.NATSListen, CredsFile: cfg.NATSCreds,
+		DataDir: dataDir, URL: cfg.NATSURL, Listen: cfg.NATSListen, Token: natsToken, CredsFile: cfg.NATSCreds,
 		Replicas: cfg.NATSReplicas, Logger: log,
 	})
 	if err != nil {
 		return err
+	}
+	if u := st.ClientURL(); u != "" {
+		log.Info("embedded NATS accepts clients", "url", u, "token_file", filepath.Join(dataDir, "nats-token"))
 	}
 	defer st.Close()
 
@@ -322,4 +332,24 @@ func printWelcome(endpoint, region, account, credsPath string) {
 	default:
 		fmt.Printf("The root credentials file is gone; Cloister keeps no copy of secrets it can show. Use an IAM user's key, or set CLOISTER_ROOT_ACCESS_KEY_ID/CLOISTER_ROOT_SECRET_ACCESS_KEY on a new data directory.\n")
 	}
+}
+
+// natsListenToken returns the token NATS clients must present to the
+// embedded server when it listens, creating DIR/nats-token (0600) once.
+func natsListenToken(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "nats-token")
+	if b, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(b)); len(t) >= 32 {
+			return t, nil
+		}
+		return "", fmt.Errorf("%s does not hold a token of at least 32 characters", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	t := hex.EncodeToString(b)
+	return t, writeFileAtomic(path, []byte(t+"\n"), 0o600)
 }

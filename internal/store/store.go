@@ -36,6 +36,9 @@ type Config struct {
 	// Listen, when set, makes the embedded server accept NATS clients on
 	// this address (host:port). Empty means no network port at all.
 	Listen string
+	// Token is required with Listen: clients must present it. (The state
+	// holds secrets; an open NATS port would hand them to anyone.)
+	Token string
 	// Credentials for an external cluster: a .creds file, or user/password
 	// in the URL. Optional.
 	CredsFile string
@@ -84,6 +87,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, err
 		}
 		opts = append(opts, nats.InProcessServer(s.srv))
+		if cfg.Listen != "" {
+			opts = append(opts, nats.Token(cfg.Token))
+		}
 	} else if cfg.CredsFile != "" {
 		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
 	}
@@ -151,8 +157,14 @@ func (s *Store) startEmbedded(cfg Config) error {
 		NoSystemAccount: true,
 	}
 	if listen {
+		if len(cfg.Token) < 32 {
+			unlockDir(s.lock)
+			s.lock = nil
+			return errors.New("store: a listening embedded server needs an authorization token of at least 32 characters")
+		}
 		o.DontListen = false
 		o.Host, o.Port = host, port
+		o.Authorization = cfg.Token
 	}
 	srv, err := server.NewServer(o)
 	if err != nil {

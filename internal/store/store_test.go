@@ -259,7 +259,8 @@ func TestEmbeddedListen(t *testing.T) {
 	})
 	t.Run("port zero picks a free port", func(t *testing.T) {
 		t.Parallel()
-		st := openStore(t, Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
+		token := strings.Repeat("t0k3n", 8)
+		st := openStore(t, Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Token: token})
 		u := st.ClientURL()
 		if u == "" {
 			t.Fatal("ClientURL() is empty with Listen set")
@@ -271,8 +272,12 @@ func TestEmbeddedListen(t *testing.T) {
 		if port == "0" || port == strconv.Itoa(server.DEFAULT_PORT) {
 			t.Errorf("Listen 127.0.0.1:0 served on port %s, want a free ephemeral port", port)
 		}
+		// A client without the token is refused: the state holds secrets.
+		if _, err := Open(ctxT(t), Config{URL: u}); err == nil {
+			t.Fatal("a client without the token connected to the embedded server")
+		}
 		// A second store (its own directory) reaches the first over TCP.
-		other := openStore(t, Config{URL: u})
+		other := openStore(t, Config{URL: strings.Replace(u, "nats://", "nats://"+token+"@", 1)})
 		ctx := ctxT(t)
 		b, err := st.Bucket(ctx, "shared")
 		if err != nil {
@@ -288,6 +293,12 @@ func TestEmbeddedListen(t *testing.T) {
 		e, err := ob.Get(ctx, "k")
 		if err != nil || string(e.Value) != "from embedded" {
 			t.Errorf("external client Get = %q, %v; want the embedded store's value", e.Value, err)
+		}
+	})
+	t.Run("listening needs a token", func(t *testing.T) {
+		t.Parallel()
+		if _, err := Open(ctxT(t), Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0"}); err == nil {
+			t.Fatal("an embedded server listened without authorization")
 		}
 	})
 	t.Run("bad address", func(t *testing.T) {
