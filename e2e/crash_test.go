@@ -83,7 +83,7 @@ func TestCrashSafety(t *testing.T) {
 	ctx, stopWriters := context.WithCancel(t.Context())
 	defer stopWriters()
 	var wg sync.WaitGroup
-	// The CLI must not retry: a retry could land after the restart.
+	// No retries: each outcome the journal records is one request's.
 	cli := newCLI(t, srv, "AWS_MAX_ATTEMPTS=1")
 	wg.Add(3)
 	go func() { defer wg.Done(); cliWriter(ctx, cli, j) }()

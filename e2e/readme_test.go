@@ -25,7 +25,7 @@ func TestReadmeTour(t *testing.T) {
 		}
 		t.Skip("skipping: /usr/bin/python3.11, the README's runtime, is not installed")
 	}
-	srv := startServer(t, serverOpts{})
+	srv := startServer(t, serverOpts{noRole: true})
 	cli := newCLI(t, srv)
 	account, err := os.ReadFile(filepath.Join(srv.dataDir, "account-id"))
 	if err != nil {
@@ -52,6 +52,8 @@ func TestReadmeTour(t *testing.T) {
 		return strings.TrimSpace(string(b))
 	}
 
+	cli.ok(t, nil, "iam", "create-role", "--role-name", "lambda-role", "--assume-role-policy-document",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)
 	cli.ok(t, nil, "lambda", "create-function", "--function-name", "hello", "--runtime", "python3.11", "--handler", "app.handler",
 		"--role", "arn:aws:iam::"+strings.TrimSpace(string(account))+":role/lambda-role", "--zip-file", "fileb://"+filepath.Join(dir, "function.zip"))
 	cli.ok(t, nil, "lambda", "wait", "function-active-v2", "--function-name", "hello")

@@ -42,6 +42,10 @@ type serverOpts struct {
 	args []string
 	// env is extra environment (KEY=value), e.g. the root key variables.
 	env []string
+	// noRole leaves out the execution role "lambda-role" that servers
+	// otherwise get once they are ready (for the README tour, which makes
+	// its own).
+	noRole bool
 }
 
 // server is one `cloister server` process. Its methods report to the test
@@ -59,6 +63,8 @@ type server struct {
 	exited  chan struct{} // closed when the process has been reaped
 	waitErr error         // the process's exit, valid after exited closes
 	stopped bool          // stop or kill already ran
+	env     []string      // the environment the test passed
+	noRole  bool          // do not create lambda-role when ready
 }
 
 // startServer starts a server, waits until it is healthy, and stops it with
@@ -83,6 +89,8 @@ func launchServer(t *testing.T, o serverOpts) *server {
 		stdout:  filepath.Join(logs, "stdout"),
 		stderr:  filepath.Join(logs, "stderr"),
 		exited:  make(chan struct{}),
+		env:     o.env,
+		noRole:  o.noRole,
 	}
 	stdout, err := os.Create(s.stdout)
 	if err != nil {
@@ -164,6 +172,9 @@ func (s *server) waitReady() {
 				var h struct{ Status string }
 				if err := json.Unmarshal(body, &h); err != nil || h.Status != "ok" {
 					s.t.Fatalf("health answered %s", body)
+				}
+				if !s.noRole {
+					s.ensureLambdaRole()
 				}
 				return
 			}

@@ -111,7 +111,7 @@ func TestGetAccountSettings(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessConfig{})
 	ctx := context.Background()
-	_, client := h.newAccount(t)
+	other, client := h.newAccount(t)
 	settings := func() *lambda.GetAccountSettingsOutput {
 		t.Helper()
 		out, err := client.GetAccountSettings(ctx, &lambda.GetAccountSettingsInput{})
@@ -145,7 +145,7 @@ func TestGetAccountSettings(t *testing.T) {
 		name string
 		zip  []byte
 	}{{one, zip1}, {two, zip2}} {
-		in := createInput(t, f.name)
+		in := createInputIn(t, other, f.name)
 		in.Code.ZipFile = f.zip
 		if _, err := client.CreateFunction(ctx, in); err != nil {
 			t.Fatal(err)

@@ -87,8 +87,8 @@ type Server struct {
 
 // New builds the API server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Region == "" || cfg.Keys == nil || cfg.Authorizer == nil || cfg.Functions == nil {
-		return nil, errors.New("api: region, keys, authorizer and functions are required")
+	if cfg.Region == "" || cfg.Keys == nil || cfg.Authorizer == nil || cfg.Functions == nil || cfg.IAM == nil {
+		return nil, errors.New("api: region, keys, authorizer, IAM and functions are required")
 	}
 	if len(cfg.CodeURLKey) < 32 {
 		return nil, errors.New("api: code URL key must be at least 32 bytes")

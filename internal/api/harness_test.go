@@ -47,7 +47,10 @@ import (
 
 const (
 	testRegion = "us-east-1"
-	testRole   = "arn:aws:iam::123456789012:role/lambda-role"
+	// testAccount is the harness's default account, so that testRole (an
+	// execution role the harness creates there) is a constant.
+	testAccount = "123456789012"
+	testRole    = "arn:aws:iam::123456789012:role/lambda-role"
 	// testRuntime is always in the host catalogue (runtimes.Discover).
 	testRuntime = "provided.al2023"
 )
@@ -120,7 +123,7 @@ func (h *harness) start(t testing.TB) {
 	}
 	workers, cancel := context.WithCancel(context.Background())
 	h.st, h.cancel = st, cancel
-	ids, err := iam.Open(workers, st, nil)
+	ids, err := iam.Open(workers, st, nil, iam.WithDefaultAccountID(testAccount))
 	if err != nil {
 		h.stop()
 		t.Fatalf("iam.Open: %v", err)
@@ -130,6 +133,10 @@ func (h *harness) start(t testing.TB) {
 	if err != nil {
 		h.stop()
 		t.Fatalf("DefaultAccount: %v", err)
+	}
+	if err := createLambdaRole(ctx, ids, acct.ID); err != nil {
+		h.stop()
+		t.Fatal(err)
 	}
 	key, _, err := ids.EnsureRootKey(ctx, acct.ID, "", "")
 	if err != nil {
@@ -155,7 +162,7 @@ func (h *harness) start(t testing.TB) {
 		t.Fatalf("code URL key: %v", err)
 	}
 	handler, err := api.New(api.Config{
-		Region: testRegion, Keys: ids, Authorizer: ids, Functions: fns, CodeURLKey: codeKey, Now: h.clock.now, Logger: errorLog,
+		Region: testRegion, Keys: ids, Authorizer: ids, IAM: ids, Functions: fns, CodeURLKey: codeKey, Now: h.clock.now, Logger: errorLog,
 	})
 	if err != nil {
 		h.stop()
@@ -240,7 +247,18 @@ func (h *harness) newAccount(t testing.TB) (string, *lambda.Client) {
 	if err != nil {
 		t.Fatalf("CreateAccount: %v", err)
 	}
+	if err := createLambdaRole(ctx, h.ids, acct.ID); err != nil {
+		t.Fatal(err)
+	}
 	return acct.ID, h.rootClient(t, acct.ID)
+}
+
+// createInputIn is createInput for a function of another account, with that
+// account's execution role.
+func createInputIn(t testing.TB, account, name string) *lambda.CreateFunctionInput {
+	in := createInput(t, name)
+	in.Role = aws.String("arn:aws:iam::" + account + ":role/lambda-role")
+	return in
 }
 
 // rootClient is a client signing as account's root, whose key it creates
@@ -521,3 +539,17 @@ func wantRawErr(t testing.TB, r rawResponse, want apiErr) {
 }
 
 var uuidRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// lambdaTrust is an execution role's trust policy.
+const lambdaTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+
+// createLambdaRole creates the execution role "lambda-role" in account.
+func createLambdaRole(ctx context.Context, ids *iam.Service, account string) error {
+	if ids.LookupRole(account, "lambda-role") != nil {
+		return nil // a harness reopened on the same directory
+	}
+	if _, err := ids.CreateRole(ctx, account, iam.CreateRoleInput{Name: "lambda-role", Trust: lambdaTrust}); err != nil {
+		return fmt.Errorf("create lambda-role: %w", err)
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/cloister/cloister/internal/awserr"
@@ -8,7 +9,7 @@ import (
 )
 
 func (s *Server) createFunction(c *call) error {
-	out, err := s.cfg.Functions.Create(c.ctx, c.caller.Account, c.input.(*functions.CreateInput))
+	out, err := s.cfg.Functions.Create(c.ctx, c.caller.Account, c.input.(*functions.CreateInput), s.roleCheck(c))
 	if err != nil {
 		return err
 	}
@@ -44,7 +45,7 @@ func (s *Server) updateFunctionConfiguration(c *call) error {
 	if err := decodeJSON(c.body, &in); err != nil {
 		return err
 	}
-	out, err := s.cfg.Functions.UpdateConfig(c.ctx, c.ref, &in)
+	out, err := s.cfg.Functions.UpdateConfig(c.ctx, c.ref, &in, s.roleCheck(c))
 	if err != nil {
 		return err
 	}
@@ -132,4 +133,13 @@ func (s *Server) accountSettings(c *call) error {
 		return err
 	}
 	return c.json(http.StatusOK, out)
+}
+
+// roleCheck is how CreateFunction and UpdateFunctionConfiguration verify the
+// execution role: it must exist in the account, trust Lambda, and be one the
+// caller may pass (iam:PassRole).
+func (s *Server) roleCheck(c *call) functions.RoleCheck {
+	return func(ctx context.Context, role string) error {
+		return s.cfg.IAM.CheckExecutionRole(ctx, c.caller, role)
+	}
 }

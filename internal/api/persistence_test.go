@@ -81,7 +81,7 @@ func TestRestartPersistence(t *testing.T) {
 		t.Fatal(err)
 	}
 	other, otherClient := h.newAccount(t)
-	if _, err := otherClient.CreateFunction(ctx, createInput(t, "theirs")); err != nil {
+	if _, err := otherClient.CreateFunction(ctx, createInputIn(t, other, "theirs")); err != nil {
 		t.Fatal(err)
 	}
 	deleted := fnName("persist-deleted")

@@ -130,7 +130,7 @@ func TestOtherAccounts(t *testing.T) {
 			t.Errorf("the other account lists %d functions", len(out.Functions))
 		}
 		// The same name in the other account is a different function.
-		created, err := client.CreateFunction(ctx, createInput(t, name))
+		created, err := client.CreateFunction(ctx, createInputIn(t, other, name))
 		if err != nil {
 			t.Fatal(err)
 		}

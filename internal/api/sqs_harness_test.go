@@ -119,7 +119,7 @@ func newSQSHarness(t testing.TB) *sqsHarness {
 	t.Cleanup(queues.Close)
 	audit := &recordingAuditor{}
 	handler, err := api.New(api.Config{
-		Region: testRegion, Keys: ids, Authorizer: ids, Auditor: audit, Functions: fns, SQS: queues, CodeURLKey: codeKey,
+		Region: testRegion, Keys: ids, Authorizer: ids, IAM: ids, Auditor: audit, Functions: fns, SQS: queues, CodeURLKey: codeKey,
 	})
 	if err != nil {
 		t.Fatal(err)

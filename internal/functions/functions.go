@@ -95,8 +95,12 @@ func (s *Service) Code(ctx context.Context, hash string) ([]byte, error) {
 	return data, nil
 }
 
+// RoleCheck verifies that the caller may give a function this execution
+// role: it exists, trusts Lambda, and the caller may pass it.
+type RoleCheck func(ctx context.Context, role string) error
+
 // Create is CreateFunction.
-func (s *Service) Create(ctx context.Context, account string, in *CreateInput) (*Configuration, error) {
+func (s *Service) Create(ctx context.Context, account string, in *CreateInput, checkRole RoleCheck) (*Configuration, error) {
 	var v violations
 	if in.FunctionName == nil {
 		v.add(nil, "functionName", "Member must not be null")
@@ -157,6 +161,9 @@ func (s *Service) Create(ctx context.Context, account string, in *CreateInput) (
 	}
 	pkg, err := s.codeFromInput(in.Code)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkRole(ctx, *in.Role); err != nil {
 		return nil, err
 	}
 	if err := s.checkCodeStorage(ctx, account, pkg.size); err != nil {
@@ -487,7 +494,7 @@ func (s *Service) UpdateCode(ctx context.Context, r Ref, in *UpdateCodeInput) (*
 }
 
 // UpdateConfig is UpdateFunctionConfiguration.
-func (s *Service) UpdateConfig(ctx context.Context, r Ref, in *UpdateConfigInput) (*Configuration, error) {
+func (s *Service) UpdateConfig(ctx context.Context, r Ref, in *UpdateConfigInput, checkRole RoleCheck) (*Configuration, error) {
 	if r.Qualifier != "" {
 		return nil, invalidParam("Unsupported function name format: %s:%s. Function names cannot be qualified when updating configuration.", r.Name, r.Qualifier)
 	}
@@ -503,6 +510,11 @@ func (s *Service) UpdateConfig(ctx context.Context, r Ref, in *UpdateConfigInput
 	}
 	if err := c.checkSemantics(s.cfg.Runtimes); err != nil {
 		return nil, err
+	}
+	if in.Role != nil {
+		if err := checkRole(ctx, *in.Role); err != nil {
+			return nil, err
+		}
 	}
 	rec, err := s.mutate(ctx, r, func(rec *functionRecord) error {
 		if err := checkRevision(in.RevisionId, rec.Latest.RevisionId); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"sync"
 	"time"
 
@@ -53,6 +54,10 @@ const (
 // Option configures a Service.
 type Option func(*Service)
 
+// WithDefaultAccountID makes the default account, when the server creates
+// it on first start, take this 12-digit id instead of a random one.
+func WithDefaultAccountID(id string) Option { return func(s *Service) { s.defaultAccountID = id } }
+
 // WithClock sets the clock used for session expiry, aws:CurrentTime and
 // creation dates (tests); time.Now by default.
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
@@ -62,7 +67,8 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // in-memory copy of all of them, current by watching the store, because
 // key lookup and authorization are on every request's path.
 type Service struct {
-	accounts *store.Bucket
+	defaultAccountID string
+	accounts         *store.Bucket
 	keys     *store.Bucket
 	sessions *store.Bucket
 	entities *store.Bucket
@@ -227,6 +233,15 @@ func (s *Service) CreateAccount(ctx context.Context, name string) (Account, erro
 
 func (s *Service) createAccount(ctx context.Context, a Account) (Account, error) {
 	a.CreateDate = s.now().UTC().Truncate(time.Second)
+	if a.ID != "" {
+		if !accountIDRe.MatchString(a.ID) {
+			return Account{}, fmt.Errorf("iam: account id %q is not 12 digits", a.ID)
+		}
+		if _, err := s.accounts.CreateJSON(ctx, a.ID, a); err != nil {
+			return Account{}, fmt.Errorf("iam: create account %s: %w", a.ID, err)
+		}
+		return a, nil
+	}
 	for range 10 {
 		a.ID = NewAccountID()
 		_, err := s.accounts.CreateJSON(ctx, a.ID, a)
@@ -253,7 +268,7 @@ func (s *Service) DefaultAccount(ctx context.Context) (Account, bool, error) {
 	if !errors.Is(err, store.ErrNotFound) {
 		return Account{}, false, fmt.Errorf("iam: default account: %w", err)
 	}
-	a, err := s.CreateAccount(ctx, "default")
+	a, err := s.createAccount(ctx, Account{ID: s.defaultAccountID, Name: "default"})
 	if err != nil {
 		return Account{}, false, err
 	}
@@ -353,3 +368,5 @@ func marshal(v any) []byte {
 	}
 	return b
 }
+
+var accountIDRe = regexp.MustCompile(`^\d{12}$`)
