@@ -144,7 +144,8 @@ func (s *Service) ConcurrencyLimits(ctx context.Context, account string) (limit,
 	return s.cfg.ConcurrencyLimit, s.cfg.ConcurrencyLimit - total, nil
 }
 
-// usage sums the account's code storage.
+// usage sums the account's code storage from the in-memory mirror (it
+// runs on every code upload).
 func (s *Service) usage(ctx context.Context, account string) (AccountUsage, error) {
 	var u AccountUsage
 	names, err := s.names(ctx, account)
@@ -152,19 +153,12 @@ func (s *Service) usage(ctx context.Context, account string) (AccountUsage, erro
 		return u, err
 	}
 	for _, name := range names {
-		rec, _, err := s.load(ctx, Ref{Account: account, Name: name})
+		rec, err := s.cachedRecord(ctx, Ref{Account: account, Name: name})
 		if err != nil {
-			continue
+			continue // deleted meanwhile
 		}
 		u.FunctionCount++
-		u.TotalCodeSize += rec.Latest.CodeSize
-		vs, err := s.versionConfigs(ctx, rec, account, name)
-		if err != nil {
-			return u, err
-		}
-		for _, v := range vs {
-			u.TotalCodeSize += v.CodeSize
-		}
+		u.TotalCodeSize += rec.Latest.CodeSize + rec.VersionsCodeSize
 	}
 	return u, nil
 }

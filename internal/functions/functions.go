@@ -212,6 +212,7 @@ func (s *Service) Create(ctx context.Context, account string, in *CreateInput, c
 		published = s.snapshot(rec, 1)
 		rec.LastVersion = 1
 		rec.Versions = []int{1}
+		rec.VersionsCodeSize = pkg.size
 		rec.Published = fingerprint(&rec.Latest)
 	}
 	if err := s.storeCode(ctx, pkg); err != nil {
@@ -597,9 +598,11 @@ func (s *Service) deleteVersion(ctx context.Context, r Ref) error {
 	var n int
 	fmt.Sscanf(r.Qualifier, "%d", &n)
 	_, err := s.mutate(ctx, r, func(rec *functionRecord) error {
-		if _, _, err := s.loadVersion(ctx, rec, r, n); err != nil {
+		v, _, err := s.loadVersion(ctx, rec, r, n)
+		if err != nil {
 			return err
 		}
+		rec.VersionsCodeSize -= v.Config.CodeSize
 		var users []string
 		for name, a := range rec.Aliases {
 			if a.Alias.FunctionVersion == r.Qualifier {
@@ -701,9 +704,14 @@ func versionIndex(v string) int {
 
 // names lists the account's function names in order.
 func (s *Service) names(ctx context.Context, account string) ([]string, error) {
-	keys, err := s.functions.Keys(ctx, account+".*")
-	if err != nil {
-		return nil, err
+	var keys []string
+	if s.fnMirror != nil {
+		keys = s.fnMirror.Keys(account + ".")
+	} else {
+		var err error
+		if keys, err = s.functions.Keys(ctx, account+".*"); err != nil {
+			return nil, err
+		}
 	}
 	names := make([]string, 0, len(keys))
 	for _, k := range keys {

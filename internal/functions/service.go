@@ -167,6 +167,9 @@ type functionRecord struct {
 	UnzippedSize int64                         `json:"unzippedSize"`
 	LastVersion  int                           `json:"lastVersion"`
 	Versions     []int                         `json:"versions,omitempty"`
+	// VersionsCodeSize is the sum of the live versions' CodeSize, for the
+	// account's code storage usage.
+	VersionsCodeSize int64 `json:"versionsCodeSize,omitempty"`
 	Published    string                        `json:"published,omitempty"`
 	Aliases      map[string]*aliasRecord       `json:"aliases,omitempty"`
 	Policy       *resourcePolicy               `json:"policy,omitempty"`

@@ -83,6 +83,7 @@ func (s *Service) Publish(ctx context.Context, r Ref, in *PublishInput) (*Config
 		}
 		rec.LastVersion = n
 		rec.Versions = append(rec.Versions, n)
+		rec.VersionsCodeSize += rec.Latest.CodeSize
 		rec.Published = fp
 		return nil
 	})

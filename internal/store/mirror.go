@@ -92,3 +92,16 @@ func (m *Mirror) Len() int {
 	defer m.mu.RUnlock()
 	return len(m.entries)
 }
+
+// Keys returns the mirrored keys that start with prefix, in no order.
+func (m *Mirror) Keys(prefix string) []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []string
+	for k := range m.entries {
+		if len(k) >= len(prefix) && k[:len(prefix)] == prefix {
+			out = append(out, k)
+		}
+	}
+	return out
+}

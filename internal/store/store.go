@@ -99,7 +99,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("store: connect to nats: %w", err)
 	}
 	s.nc = nc
-	js, err := jetstream.New(nc)
+	// Requests without a deadline of their own get 30 s, not 5: a busy
+	// machine must slow requests down, not fail them.
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(30*time.Second))
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: jetstream: %w", err)
