@@ -224,3 +224,66 @@ func minimalRuntimeAPI(done chan struct{}) http.Handler {
 		}
 	})
 }
+
+// BenchmarkWarmBareProcess measures the bootstrap alone: the same function
+// as a plain process (no sandbox, no API, no signing) served by a minimal
+// in-process Runtime API, from handing it an event to receiving its
+// response. It shows how much of a warm invoke is the function's own
+// runtime.
+func BenchmarkWarmBareProcess(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("compared with sandboxes, which need root")
+	}
+	bin := filepath.Join(b.TempDir(), "bootstrap")
+	if err := extractBootstrap(probeZip, bin); err != nil {
+		b.Fatal(err)
+	}
+	events := make(chan string)
+	responses := make(chan struct{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/invocation/next"):
+			id, ok := <-events
+			if !ok {
+				return
+			}
+			w.Header().Set("Lambda-Runtime-Aws-Request-Id", id)
+			w.Header().Set("Lambda-Runtime-Deadline-Ms", fmt.Sprint(time.Now().Add(time.Minute).UnixMilli()))
+			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:bare")
+			_, _ = w.Write([]byte(`{"op":"echo","arg":"x"}`))
+		case r.Method == http.MethodPost:
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.WriteHeader(http.StatusAccepted)
+			responses <- struct{}{}
+		}
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + ln.Addr().String(), "_HANDLER=bootstrap"}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	one := func(i int) time.Duration {
+		s := time.Now()
+		events <- fmt.Sprintf("req-%d", i)
+		<-responses
+		return time.Since(s)
+	}
+	for i := 0; i < 50; i++ {
+		one(i)
+	}
+	ds := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ds = append(ds, one(i))
+	}
+	b.StopTimer()
+	close(events)
+	percentiles(b, ds)
+}
