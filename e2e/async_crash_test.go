@@ -60,7 +60,7 @@ func (j *asyncJournal) count() int {
 func TestAsyncCrash(t *testing.T) {
 	t.Parallel()
 	requireSandboxes(t)
-	const events = 2500
+	const events = 3000
 	dataDir := filepath.Join(t.TempDir(), "data")
 	srv := startServer(t, serverOpts{dataDir: dataDir})
 	sdk := newSDK(t, srv, 1)
@@ -130,10 +130,11 @@ func TestAsyncCrash(t *testing.T) {
 		}
 	}()
 
-	// Crash once half the events are in and some have been processed.
+	// Crash once two thirds of the events are in and some have been
+	// processed.
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		if j.count() >= events/2 {
+		if j.count() >= events*2/3 {
 			attrs, err := queues.GetQueueAttributes(t.Context(), &awssqs.GetQueueAttributesInput{QueueUrl: aws.String(okURL),
 				AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages}})
 			if err == nil && attrs.Attributes["ApproximateNumberOfMessages"] != "0" {

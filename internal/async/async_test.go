@@ -329,7 +329,41 @@ func TestRecursiveLoopStopped(t *testing.T) {
 	h.eventConfig(t, name, 0, 0, arn, onFailure)
 
 	id := h.event(t, name, map[string]string{"op": "echo", "arg": "loop"})
-	r := parseRecord(t, receive(t, h.queues, onFailure, 1)[0].Body)
+	checkLoopRecord(t, id, receive(t, h.queues, onFailure, 1)[0].Body)
+
+	t.Run("failure destination in the loop", func(t *testing.T) {
+		// The function is also its own OnFailure destination: the stopped
+		// event's record must not restart the loop. It is kept instead.
+		name := uniqueName(t)
+		arn := h.create(t, name, fnSpec{})
+		h.eventConfig(t, name, 0, 0, arn, arn)
+		id := h.event(t, name, map[string]string{"op": "echo", "arg": "loop"})
+		var u async.Undelivered
+		eventually(t, "the stopped loop's record", func() bool {
+			all, err := h.events.Undelivered(context.Background(), h.account, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range all {
+				if x.Function == name && x.Kind == "OnFailure" {
+					u = x
+					return true
+				}
+			}
+			return false
+		})
+		if u.Target != arn || !strings.Contains(u.Reason, "recursive loop") {
+			t.Errorf("undelivered %+v", u)
+		}
+		checkLoopRecord(t, id, string(u.Body))
+	})
+}
+
+// checkLoopRecord checks the OnFailure record of an event stopped as a
+// recursive loop that request id started.
+func checkLoopRecord(t *testing.T, id, body string) {
+	t.Helper()
+	r := parseRecord(t, body)
 	if r.RequestContext.Condition != "RetriesExhausted" || r.RequestContext.ApproximateInvokeCount != 0 {
 		t.Errorf("requestContext %+v", r.RequestContext)
 	}

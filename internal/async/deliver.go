@@ -64,8 +64,9 @@ func (s *Service) fail(ctx context.Context, m jetstream.Msg, ev *event, payload 
 }
 
 // deliverRecord sends an outcome's invocation record to a destination. A
-// delivery that fails is logged and recorded for operators; the error is
-// only that of recording it.
+// delivery that cannot succeed (no such queue or function, too large,
+// another account) is logged and recorded for operators; an error means
+// the store failed (sending, or recording), and nothing is settled.
 func (s *Service) deliverRecord(ctx context.Context, ev *event, payload []byte, target, kind string, o outcome, log *slog.Logger) error {
 	record := buildRecord(s.now(), ev.ID, s.functionARN(ev), payload, o)
 	var err error
@@ -79,6 +80,10 @@ func (s *Service) deliverRecord(ctx context.Context, ev *event, payload []byte, 
 	}
 	if err == nil {
 		return nil
+	}
+	if !errors.Is(err, errDelivery) {
+		// The store failed: nothing is settled, the event comes back.
+		return fmt.Errorf("deliver %s record: %w", kind, err)
 	}
 	log.Warn("asynchronous invocation record not delivered", "destination", target, "kind", kind, "condition", o.condition, "err", err)
 	return s.recordUndelivered(ctx, ev, kind, target, o.condition, err.Error(), record)
@@ -109,6 +114,9 @@ func (s *Service) deliverDLQ(ctx context.Context, ev *event, payload []byte, tar
 	}
 	if err == nil {
 		return nil
+	}
+	if !errors.Is(err, errDelivery) {
+		return fmt.Errorf("deliver to the dead-letter queue: %w", err)
 	}
 	log.Warn("asynchronous event not delivered to its dead-letter queue", "queue", target, "condition", o.condition, "err", err)
 	return s.recordUndelivered(ctx, ev, kindDLQ, target, o.condition, err.Error(), payload)
@@ -176,6 +184,11 @@ func (s *Service) sendFunction(ctx context.Context, ev *event, arn, kind string,
 	}
 	if ref.Account != ev.Account {
 		return undeliverable("function %s belongs to another account; Cloister delivers only within the function's account", arn)
+	}
+	if ev.Depth >= MaxDepth {
+		// The event was stopped as a recursive loop: invoking a function
+		// with its record would continue the loop.
+		return undeliverable("invoking %s would continue a recursive loop of %d invocations", arn, MaxDepth)
 	}
 	if len(record) > MaxPayload {
 		return undeliverable("the invocation record (%d bytes) exceeds the %d-byte limit of an asynchronous invocation", len(record), MaxPayload)

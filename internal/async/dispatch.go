@@ -124,7 +124,9 @@ func (s *Service) heartbeatLoop(ctx context.Context) {
 		s.mu.Unlock()
 		for _, m := range msgs {
 			if err := m.InProgress(); err != nil && !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
-				s.log.Warn("heartbeat", "err", err)
+				// The event is redelivered when its AckWait runs out;
+				// settling it will report the store's failure.
+				s.log.Debug("heartbeat", "err", err)
 			}
 		}
 	}

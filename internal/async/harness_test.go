@@ -59,9 +59,6 @@ func TestMain(m *testing.M) {
 		os.Exit(sandbox.InitMain())
 	}
 	code := func() int {
-		if os.Geteuid() == 0 {
-			fnZip, buildErr = buildFn()
-		}
 		code := m.Run()
 		if h != nil {
 			h.close()
@@ -80,7 +77,7 @@ func buildFn() ([]byte, error) {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/fn")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./testdata/fn")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build fn: %v\n%s", err, out)
@@ -156,13 +153,13 @@ type stack struct {
 	ids     *iam.Service
 	account string
 	fns     *functions.Service
-	inv    *invoke.Service
-	logs   *logs.Store
-	queues *sqs.Service
-	events *async.Service
-	runs   *counter
-	clock  *clock
-	cancel context.CancelFunc
+	inv     *invoke.Service
+	logs    *logs.Store
+	queues  *sqs.Service
+	events  *async.Service
+	runs    *counter
+	clock   *clock
+	cancel  context.CancelFunc
 }
 
 // openStack opens the services on the store in dataDir (created or
@@ -218,13 +215,27 @@ func openStack(p *platform, dataDir string, cfg async.Config) (*stack, error) {
 
 // start runs the services' background work, the dispatcher included.
 func (s *stack) start(ctx context.Context) error {
-	if err := s.fns.Start(ctx); err != nil {
-		return err
-	}
-	if err := s.queues.Start(ctx); err != nil {
+	if err := s.startServices(ctx); err != nil {
 		return err
 	}
 	return s.events.Start(ctx)
+}
+
+// startServices runs the background work of all but the dispatcher.
+func (s *stack) startServices(ctx context.Context) error {
+	if err := s.fns.Start(ctx); err != nil {
+		return err
+	}
+	return s.queues.Start(ctx)
+}
+
+// crash closes the store under the running services, so that nothing they
+// do from then on is stored (what a crash of the server leaves behind),
+// then shuts them down.
+func (s *stack) crash() {
+	s.st.Close()
+	s.st = nil
+	s.close()
 }
 
 // close shuts the stack down in run.go's order.
@@ -255,13 +266,13 @@ func (s *stack) close() {
 
 // harness is one running Cloister with an API.
 type harness struct {
-	dir     string
-	cancel  context.CancelFunc
-	p       *platform
+	dir    string
+	cancel context.CancelFunc
+	p      *platform
 	*stack
-	srv     *httptest.Server
-	key     iam.Key
-	client  *lambda.Client
+	srv    *httptest.Server
+	key    iam.Key
+	client *lambda.Client
 }
 
 // get returns the shared harness, skipping the test when sandboxes cannot
@@ -271,10 +282,15 @@ func get(t testing.TB) *harness {
 	if os.Geteuid() != 0 {
 		t.Skip("sandboxes need root (namespaces, cgroups); CI runs these tests as root")
 	}
+	hOnce.Do(func() {
+		// Built here, not in TestMain: fuzzing workers never need it.
+		if fnZip, buildErr = buildFn(); buildErr == nil {
+			h, hErr = newHarness()
+		}
+	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	hOnce.Do(func() { h, hErr = newHarness() })
 	if hErr != nil {
 		t.Fatalf("harness: %v", hErr)
 	}
@@ -391,34 +407,43 @@ type fnSpec struct {
 	dlq     string // DeadLetterConfig target
 }
 
-// create makes a function (testdata/fn) and waits until it is Active.
+// create makes a function (testdata/fn) and waits until it is Active. It
+// uses the functions service directly: decoding a 10 MB code upload from
+// JSON is slow under the race detector, and not what is tested here.
 func (h *harness) create(t testing.TB, name string, s fnSpec) string {
 	t.Helper()
-	in := &lambda.CreateFunctionInput{
-		FunctionName: aws.String(name), Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
-		Role: aws.String("arn:aws:iam::" + h.account + ":role/lambda-role"), Code: &types.FunctionCode{ZipFile: fnZip},
+	arn := createFn(t, h.stack, name, s)
+	t.Cleanup(func() { _ = h.fns.Delete(context.Background(), functions.Ref{Account: h.account, Name: name}) })
+	return arn
+}
+
+func createFn(t testing.TB, st *stack, name string, s fnSpec) string {
+	t.Helper()
+	in := &functions.CreateInput{
+		FunctionName: aws.String(name), Runtime: aws.String("provided.al2023"), Handler: aws.String("bootstrap"),
+		Role: aws.String("arn:aws:iam::" + st.account + ":role/lambda-role"), Code: &functions.FunctionCode{ZipFile: fnZip},
 	}
 	if s.timeout > 0 {
-		in.Timeout = aws.Int32(s.timeout)
+		in.Timeout = aws.Int(int(s.timeout))
 	}
 	if s.dlq != "" {
-		in.DeadLetterConfig = &types.DeadLetterConfig{TargetArn: aws.String(s.dlq)}
+		in.DeadLetterConfig = &functions.DeadLetterConfig{TargetArn: s.dlq}
 	}
 	ctx := context.Background()
-	out, err := h.client.CreateFunction(ctx, in)
+	// The role exists and trusts Lambda (openStack made it).
+	cfg, err := st.fns.Create(ctx, st.account, in, func(context.Context, string) error { return nil })
 	if err != nil {
 		t.Fatalf("create %s: %v", name, err)
 	}
-	w := lambda.NewFunctionActiveV2Waiter(h.client, func(o *lambda.FunctionActiveV2WaiterOptions) {
-		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	ref := functions.Ref{Account: st.account, Name: name}
+	eventually(t, name+" to be Active", func() bool {
+		fn, err := st.fns.Get(ctx, ref)
+		if err != nil {
+			t.Fatalf("get %s: %v", name, err)
+		}
+		return fn.Config.State == functions.StateActive
 	})
-	if err := w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, time.Minute); err != nil {
-		t.Fatalf("wait active %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		_, _ = h.client.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
-	})
-	return aws.ToString(out.FunctionArn)
+	return cfg.FunctionArn
 }
 
 // eventConfig puts a function's FunctionEventInvokeConfig.

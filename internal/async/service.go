@@ -110,8 +110,9 @@ type Service struct {
 	stopFetch context.CancelFunc
 	stopAll   context.CancelFunc
 	slots     chan struct{}
+	fetching  sync.WaitGroup // the fetch loop, which starts invocations
 	running   sync.WaitGroup // invocations
-	loops     sync.WaitGroup // fetch, heartbeat and collection loops
+	loops     sync.WaitGroup // heartbeat and collection loops
 	closeOnce sync.Once
 
 	mu       sync.Mutex
@@ -212,11 +213,12 @@ func (s *Service) Start(ctx context.Context) error {
 	all, stopAll := context.WithCancel(ctx)
 	fetch, stopFetch := context.WithCancel(all)
 	s.stopAll, s.stopFetch = stopAll, stopFetch
-	s.loops.Add(3)
+	s.fetching.Add(1)
 	go func() {
-		defer s.loops.Done()
+		defer s.fetching.Done()
 		s.fetchLoop(fetch, all)
 	}()
+	s.loops.Add(2)
 	go func() {
 		defer s.loops.Done()
 		s.heartbeatLoop(all)
@@ -245,6 +247,7 @@ func (s *Service) Stop() {
 func (s *Service) Close() {
 	s.closeOnce.Do(func() {
 		s.Stop()
+		s.fetching.Wait()
 		s.running.Wait()
 		if s.stopAll != nil {
 			s.stopAll()
