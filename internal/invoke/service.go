@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cloister/cloister/internal/api"
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/codezip"
 	"github.com/cloister/cloister/internal/functions"
@@ -152,12 +151,6 @@ func (s *Service) Close() {
 		e.destroy()
 	}
 	s.wg.Wait()
-}
-
-// Enqueue would queue an asynchronous invocation; this data plane runs
-// synchronous invocations only.
-func (s *Service) Enqueue(ctx context.Context, req *api.InvokeRequest) error {
-	return awserr.New(awserr.InvalidParameterValue, "Asynchronous (Event) invocations are not supported by this Cloister server yet.")
 }
 
 // PrepareCode unpacks a code package into the cache ahead of its first
