@@ -11,6 +11,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -221,7 +222,7 @@ func newHarness() (*harness, error) {
 		return fail(err)
 	}
 	handler, err := api.New(api.Config{
-		Region: region, Keys: h.ids, Authorizer: h.ids, IAM: h.ids, Functions: h.fns, Invoker: h.inv,
+		Region: region, Keys: h.ids, Authorizer: h.ids, IAM: h.ids, Functions: h.fns, Invoker: syncOnly{h.inv},
 		CodeURLKey: bytes.Repeat([]byte{7}, 32), Logger: testLogger,
 	})
 	if err != nil {
@@ -454,3 +455,12 @@ func decodeTail(out *lambda.InvokeOutput) string {
 const lambdaTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 
 func (h *harness) roleARN() string { return "arn:aws:iam::" + h.account + ":role/lambda-role" }
+
+// syncOnly serves the API's Invoker seam with the data plane alone: these
+// tests exercise synchronous invocation (Event invocations are
+// internal/async's, tested there).
+type syncOnly struct{ *invoke.Service }
+
+func (syncOnly) Enqueue(context.Context, *api.InvokeRequest) error {
+	return errors.New("this test harness runs no asynchronous invocations")
+}
