@@ -222,3 +222,26 @@ func TestAttackLeakedDescriptors(t *testing.T) {
 		}
 	}
 }
+
+// A function spinning on every core gets no more CPU than its memory size
+// buys (128 MB: 128/1769 of a vCPU), and others keep working meanwhile.
+func TestAttackCPUHogIsThrottled(t *testing.T) {
+	s := newSuite(t, fnSpec{memory: 128})
+	var wg sync.WaitGroup
+	var got map[string]int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		got = decode[map[string]int64](t, s.h.invoke(t, s.attacker, map[string]any{"op": "spin", "n": 3000}))
+	}()
+	for i := 0; i < 5; i++ {
+		s.canaryOK(t)
+	}
+	wg.Wait()
+	// Quota: 128/1769 of one CPU, about 7%; allow generous slack for the
+	// period boundaries, but far below one full CPU (100%) or two.
+	if share := float64(got["cpu_ms"]) / float64(got["wall_ms"]); share > 0.25 {
+		t.Fatalf("a 128 MB function got %.0f%% of a CPU (cpu %d ms over %d ms)", share*100, got["cpu_ms"], got["wall_ms"])
+	}
+	t.Logf("128 MB function got %d ms of CPU in %d ms", got["cpu_ms"], got["wall_ms"])
+}

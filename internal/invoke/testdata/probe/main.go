@@ -104,6 +104,8 @@ func handle(ctx context.Context, ev Event) (any, error) {
 		return attack(ev), nil
 	case "call":
 		return call(ctx, ev.Arg), nil
+	case "spin":
+		return spin(time.Duration(ev.N) * time.Millisecond), nil
 	case "identity":
 		return identity(ctx), nil
 	}
@@ -129,6 +131,31 @@ func call(ctx context.Context, target string) map[string]string {
 		return map[string]string{"error": "call: " + err.Error()}
 	}
 	return map[string]string{"payload": string(out.Payload)}
+}
+
+// spin burns CPU on every core for d of wall time and reports the CPU time
+// the process actually got.
+func spin(d time.Duration) map[string]int64 {
+	var before, after unix.Rusage
+	_ = unix.Getrusage(unix.RUSAGE_SELF, &before)
+	start := time.Now()
+	done := make(chan struct{})
+	for i := 0; i < 4; i++ {
+		go func() {
+			x := 0
+			for time.Since(start) < d {
+				x++
+			}
+			_ = x
+			done <- struct{}{}
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		<-done
+	}
+	_ = unix.Getrusage(unix.RUSAGE_SELF, &after)
+	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	return map[string]int64{"wall_ms": time.Since(start).Milliseconds(), "cpu_ms": cpu.Milliseconds()}
 }
 
 // identity reports who the function's credentials say it is.
