@@ -102,6 +102,14 @@ func (s *Server) invoke(c *call) error {
 		RequestID: c.requestID, Function: fn, Payload: payload, ClientContext: cc,
 		LogTail: logType == "Tail", Caller: c.caller,
 	}
+	// A function calling from inside its sandbox passes on its own
+	// invocation's depth: a chain that loops back on itself is stopped.
+	if d, ok := CallerDepth(c.ctx); ok {
+		req.Depth = d + 1
+		if req.Depth > MaxDepth {
+			return awserr.New(awserr.RecursiveInvocation, "Lambda detected a recursive loop: this call would be invocation %d of a chain that started with one invocation; the chain was stopped.", req.Depth+1)
+		}
+	}
 	if typ == "Event" {
 		if err := s.cfg.Invoker.Enqueue(c.ctx, req); err != nil {
 			return err
@@ -153,4 +161,24 @@ func (s *Server) invokeAsync(c *call) error {
 		return err
 	}
 	return c.json(http.StatusAccepted, map[string]int{"Status": http.StatusAccepted})
+}
+
+// MaxDepth is how many invocations a chain of functions calling functions
+// may reach (Lambda stops recursive loops after about 16).
+const MaxDepth = 16
+
+type depthKey struct{}
+
+// WithCallerDepth marks a request as made by a function from inside its
+// sandbox, while serving an invocation of depth d (0 for one a client
+// started).
+func WithCallerDepth(ctx context.Context, d int) context.Context {
+	return context.WithValue(ctx, depthKey{}, d)
+}
+
+// CallerDepth reports the depth of the invocation a request came from, if a
+// function made it.
+func CallerDepth(ctx context.Context) (int, bool) {
+	d, ok := ctx.Value(depthKey{}).(int)
+	return d, ok
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloister/cloister/internal/api"
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/iam"
@@ -83,12 +84,28 @@ func sessionName(function string) string {
 func (s *Service) SetAPI(h http.Handler) { s.api.Store(&h) }
 
 // serveAPI serves Cloister's API on an environment's in-sandbox listener.
+// Requests carry the depth of the invocation the function is serving, so
+// that a chain of functions calling functions cannot loop forever.
 func (e *env) serveAPI(ln net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	tagged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(api.WithCallerDepth(r.Context(), e.depth())))
+	})
+	srv := &http.Server{Handler: tagged, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	e.apiSrv = srv
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		_ = srv.Serve(limitListener(ln, 8))
 	}()
+}
+
+// depth is the depth of the invocation the environment serves (or served
+// last: a background thread's calls count as part of it).
+func (e *env) depth() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur != nil {
+		e.lastDepth = e.cur.depth
+	}
+	return e.lastDepth
 }

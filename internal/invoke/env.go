@@ -53,8 +53,9 @@ type env struct {
 	initOnce sync.Once
 	initErr  chan []byte
 
-	mu  sync.Mutex
-	cur *invocation
+	mu        sync.Mutex
+	cur       *invocation
+	lastDepth int
 
 	// records feeds the finisher, which writes each invocation's log once
 	// the reader has cut its segment.

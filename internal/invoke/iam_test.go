@@ -99,3 +99,26 @@ func TestCrossAccountInvoke(t *testing.T) {
 		t.Fatalf("GetFunction across accounts with an invoke grant: %v", err)
 	}
 }
+
+// A function that invokes itself through Cloister's API, recursively, is
+// stopped after a bounded number of hops (Lambda's recursive loop
+// detection) with RecursiveInvocationException.
+func TestRecursiveInvocationIsStopped(t *testing.T) {
+	h := get(t)
+	ctx := context.Background()
+	name := uniqueName(t)
+	h.create(t, name, fnSpec{runtime: "provided.al2023", handler: "bootstrap", zip: probeZip, timeout: 60})
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:*:*:function:` + name + `"}]}`
+	if err := h.ids.PutInlinePolicy(ctx, h.account, iam.KindRole, "lambda-role", "recurse", doc); err != nil {
+		t.Fatal(err)
+	}
+	defer h.ids.DeleteInlinePolicy(ctx, h.account, iam.KindRole, "lambda-role", "recurse")
+	got := decode[map[string]any](t, h.invoke(t, name, map[string]any{"op": "recurse"}))
+	if got["stoppedBy"] != "RecursiveInvocationException" {
+		t.Fatalf("the chain was not stopped by the recursion guard: %v", got)
+	}
+	// The client's invocation is depth 0; functions may add 16 more.
+	if levels := got["levels"].(float64); levels != 17 {
+		t.Fatalf("the chain ran %v invocations, want 17", levels)
+	}
+}

@@ -209,6 +209,7 @@ func (s *Service) newInvocation(req *api.InvokeRequest, fn *functions.Function) 
 		arn:     invokedARN(fn.Config.FunctionArn, fn.Alias),
 		traceID: newTraceID(),
 		result:  make(chan outcome, 1),
+		depth:   req.Depth,
 	}
 	if len(inv.payload) == 0 {
 		inv.payload = []byte("{}")

@@ -24,6 +24,7 @@ type invocation struct {
 	arn           string
 	clientContext string // decoded JSON
 	traceID       string
+	depth         int // how many invocations caused this one
 
 	once     sync.Once
 	result   chan outcome // buffered 1

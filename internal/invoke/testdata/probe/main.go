@@ -104,6 +104,8 @@ func handle(ctx context.Context, ev Event) (any, error) {
 		return attack(ev), nil
 	case "call":
 		return call(ctx, ev.Arg), nil
+	case "recurse":
+		return recurse(ctx), nil
 	case "spin":
 		return spin(time.Duration(ev.N) * time.Millisecond), nil
 	case "identity":
@@ -115,13 +117,17 @@ func handle(ctx context.Context, ev Event) (any, error) {
 // call invokes another function with the execution role's credentials,
 // through the endpoint Cloister gives functions (AWS_ENDPOINT_URL), and
 // reports the outcome.
-func call(ctx context.Context, target string) map[string]string {
+func call(ctx context.Context, target string, payload ...string) map[string]string {
+	body := `{"op":"echo","arg":"called"}`
+	if len(payload) > 0 {
+		body = payload[0]
+	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return map[string]string{"error": "config: " + err.Error()}
 	}
 	out, err := awslambda.NewFromConfig(cfg).Invoke(ctx, &awslambda.InvokeInput{
-		FunctionName: &target, Payload: []byte(`{"op":"echo","arg":"called"}`),
+		FunctionName: &target, Payload: []byte(body),
 	})
 	if err != nil {
 		var apiErr smithy.APIError
@@ -131,6 +137,23 @@ func call(ctx context.Context, target string) map[string]string {
 		return map[string]string{"error": "call: " + err.Error()}
 	}
 	return map[string]string{"payload": string(out.Payload)}
+}
+
+// recurse invokes its own function synchronously, which does the same, until
+// Cloister stops the chain; it reports how deep the chain went and how it
+// ended.
+func recurse(ctx context.Context) map[string]any {
+	self := os.Getenv("AWS_LAMBDA_FUNCTION_NAME")
+	r := call(ctx, self, `{"op":"recurse"}`)
+	if r["error"] != "" {
+		return map[string]any{"levels": 1, "stoppedBy": r["error"]}
+	}
+	var inner map[string]any
+	if err := json.Unmarshal([]byte(r["payload"]), &inner); err != nil {
+		return map[string]any{"levels": 1, "stoppedBy": "bad payload: " + r["payload"]}
+	}
+	levels, _ := inner["levels"].(float64)
+	return map[string]any{"levels": int(levels) + 1, "stoppedBy": inner["stoppedBy"]}
 }
 
 // spin burns CPU on every core for d of wall time and reports the CPU time
