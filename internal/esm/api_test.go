@@ -18,6 +18,7 @@ import (
 // TestMappingLifecycle drives one mapping through every operation with the
 // Go SDK and checks each answer's shape as Lambda gives it.
 func TestMappingLifecycle(t *testing.T) {
+	t.Parallel()
 	h := get(t)
 	ctx := context.Background()
 	name := uniqueName(t)
@@ -177,6 +178,7 @@ func view(uuid *string, batch, window *int32, source, esmARN, fn, reason *string
 // TestCreateValidation checks that invalid requests fail as Lambda fails
 // them.
 func TestCreateValidation(t *testing.T) {
+	t.Parallel()
 	h := get(t)
 	ctx := context.Background()
 	name := uniqueName(t)
@@ -223,7 +225,9 @@ func TestCreateValidation(t *testing.T) {
 				in.ScalingConfig = &lambdatypes.ScalingConfig{MaximumConcurrency: aws.Int32(1001)}
 			})},
 		{"unknown response type", "ValidationException", "1 validation error detected: Value '[Partial]' at 'functionResponseTypes' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]",
-			with(func(in *lambda.CreateEventSourceMappingInput) { in.FunctionResponseTypes = []lambdatypes.FunctionResponseType{"Partial"} })},
+			with(func(in *lambda.CreateEventSourceMappingInput) {
+				in.FunctionResponseTypes = []lambdatypes.FunctionResponseType{"Partial"}
+			})},
 		{"invalid pattern", "InvalidParameterValueException", "Invalid filter pattern definition.",
 			with(func(in *lambda.CreateEventSourceMappingInput) { in.FilterCriteria = filters(`{"body":"x"}`) })},
 		{"pattern not JSON", "InvalidParameterValueException", "Invalid filter pattern definition.",
@@ -234,7 +238,9 @@ func TestCreateValidation(t *testing.T) {
 				in.FilterCriteria = filters(p, p, p, p, p, p)
 			})},
 		{"starting position", "InvalidParameterValueException", "StartingPosition is not valid for SQS event sources.",
-			with(func(in *lambda.CreateEventSourceMappingInput) { in.StartingPosition = lambdatypes.EventSourcePositionLatest })},
+			with(func(in *lambda.CreateEventSourceMappingInput) {
+				in.StartingPosition = lambdatypes.EventSourcePositionLatest
+			})},
 		{"stream parameter", "InvalidParameterValueException", "Unsupported ParallelizationFactor parameter for given event source mapping type.",
 			with(func(in *lambda.CreateEventSourceMappingInput) { in.ParallelizationFactor = aws.Int32(2) })},
 		{"unknown function", "InvalidParameterValueException", "Function does not exist",
@@ -296,6 +302,7 @@ func TestCreateValidation(t *testing.T) {
 // TestMappingErrors covers unknown mappings, other accounts' mappings and
 // invalid updates.
 func TestMappingErrors(t *testing.T) {
+	t.Parallel()
 	h := get(t)
 	ctx := context.Background()
 	name := uniqueName(t)
@@ -378,6 +385,7 @@ func TestMappingErrors(t *testing.T) {
 
 // TestListMappings filters and pages.
 func TestListMappings(t *testing.T) {
+	t.Parallel()
 	h := get(t)
 	ctx := context.Background()
 	name := uniqueName(t)
@@ -442,27 +450,66 @@ func sorted(s []string) []string {
 }
 
 // TestCrossAccountQueue maps another account's queue once its policy
-// grants this account access.
+// grants the function's execution role (by naming the role or the
+// function's account) and not before.
 func TestCrossAccountQueue(t *testing.T) {
+	t.Parallel()
 	h := get(t)
 	ctx := context.Background()
 	name := uniqueName(t)
 	h.createFunction(t, h.lambda, h.account, name)
 	theirs := h.createQueue(t, h.otherSQS, name, nil)
+	grant := func(principal string, actions ...string) {
+		doc, _ := json.Marshal(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []map[string]any{{
+				"Effect": "Allow", "Principal": map[string]string{"AWS": principal}, "Action": actions, "Resource": theirs.arn,
+			}},
+		})
+		if _, err := h.otherSQS.SetQueueAttributes(ctx, &awssqs.SetQueueAttributesInput{
+			QueueUrl: aws.String(theirs.url), Attributes: map[string]string{"Policy": string(doc)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	in := &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(theirs.arn), FunctionName: aws.String(name), Enabled: aws.Bool(false)}
-	if _, err := h.lambda.CreateEventSourceMapping(ctx, in); err == nil {
-		t.Fatal("mapped another account's queue without a grant")
+	all := []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+	role := "arn:aws:iam::" + h.account + ":role/lambda-role"
+	for _, tc := range []struct {
+		name, principal string
+		actions         []string
+		missing         string
+	}{
+		{"no policy", "", nil, "ReceiveMessage"},
+		{"another role", "arn:aws:iam::" + h.account + ":role/other-role", all, "ReceiveMessage"},
+		{"receive only", role, all[:1], "DeleteMessage"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.principal != "" {
+				grant(tc.principal, tc.actions...)
+			}
+			_, err := h.lambda.CreateEventSourceMapping(ctx, in)
+			if err == nil {
+				t.Fatal("mapped another account's queue without a grant")
+			}
+			want := "The provided execution role does not have permissions to call " + tc.missing + " on SQS"
+			if code, msg := apiError(t, err); code != "InvalidParameterValueException" || msg != want {
+				t.Errorf("got %s: %q, want %q", code, msg, want)
+			}
+		})
 	}
-	doc, _ := json.Marshal(map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []map[string]any{{
-			"Effect": "Allow", "Principal": map[string]string{"AWS": "arn:aws:iam::" + h.account + ":root"},
-			"Action": []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, "Resource": theirs.arn,
-		}},
+	t.Run("the role", func(t *testing.T) {
+		grant(role, all...)
+		m := h.createMapping(t, h.lambda, in, "Disabled")
+		if _, err := h.lambda.DeleteEventSourceMapping(ctx, &lambda.DeleteEventSourceMappingInput{UUID: m.UUID}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "the mapping to go", func() bool {
+			_, err := h.lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: m.UUID})
+			return err != nil
+		})
 	})
-	if _, err := h.otherSQS.SetQueueAttributes(ctx, &awssqs.SetQueueAttributesInput{
-		QueueUrl: aws.String(theirs.url), Attributes: map[string]string{"Policy": string(doc)}}); err != nil {
-		t.Fatal(err)
-	}
-	h.createMapping(t, h.lambda, in, "Disabled")
+	t.Run("the account", func(t *testing.T) {
+		grant(h.account, all...)
+		h.createMapping(t, h.lambda, in, "Disabled")
+	})
 }

@@ -36,10 +36,12 @@
 // every message except those the response names); otherwise it stays in
 // the queue, becomes visible again, and the queue's redrive policy moves it
 // to its dead-letter queue once it was received maxReceiveCount times.
-// Pollers scale up, one at a time, while batches come back full, and down
-// when a receive finds the queue empty or the function is throttled; a 429
-// from the data plane is retried with back-off while the messages' visibility
-// timeout allows.
+// Pollers scale up, one at a time, while batches come back full, up to
+// MaximumConcurrency (or Config.MaxPollers) and the function's reserved
+// concurrency, and down when a receive finds the queue empty or the
+// function is throttled. A throttled invocation (429 from the data plane)
+// is retried with back-off for up to half the queue's visibility timeout;
+// after that its messages are left to become visible again.
 //
 // A mapping whose function or queue is gone stays, as in Lambda, and
 // reports the problem in LastProcessingResult; its pollers then stop

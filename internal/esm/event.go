@@ -98,12 +98,12 @@ func (r *sqsRecord) matchable() map[string]any {
 	return out
 }
 
-// Match reports whether a record passes the filters: any pattern matches,
+// match reports whether a record passes the filters: any pattern matches,
 // or there are none. The body is matched as Lambda does for queues: a
 // pattern whose "body" member is an object matches only bodies that are
 // JSON objects (against the decoded object); a "body" rule array matches
 // only bodies that are not, as plain strings.
-func (fs Filters) match(r *sqsRecord) bool {
+func (fs filterSet) match(r *sqsRecord) bool {
 	if len(fs) == 0 {
 		return true
 	}

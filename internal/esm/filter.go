@@ -559,13 +559,13 @@ func hasSuffixFold(s, suffix string) bool {
 	return strings.EqualFold(s[i:], suffix)
 }
 
-// Filters is a compiled FilterCriteria: a record is processed when any
+// filterSet is a compiled FilterCriteria: a record is processed when any
 // pattern matches it, and when there are no patterns.
-type Filters []*Pattern
+type filterSet []*Pattern
 
 // compileFilters compiles the patterns of a mapping.
-func compileFilters(patterns []string) (Filters, error) {
-	out := make(Filters, 0, len(patterns))
+func compileFilters(patterns []string) (filterSet, error) {
+	out := make(filterSet, 0, len(patterns))
 	for _, p := range patterns {
 		c, err := ParsePattern(p)
 		if err != nil {

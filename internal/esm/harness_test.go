@@ -52,8 +52,7 @@ import (
 const region = "us-east-1"
 
 var (
-	consumerZip []byte // testdata/consumer, zipped as bootstrap
-	buildErr    error
+	consumerZip []byte // testdata/consumer, zipped as bootstrap (root only)
 	shared      *harness
 	sharedOnce  sync.Once
 	sharedErr   error
@@ -63,16 +62,10 @@ func TestMain(m *testing.M) {
 	if sandbox.IsInit() {
 		os.Exit(sandbox.InitMain())
 	}
-	code := func() int {
-		if os.Geteuid() == 0 {
-			consumerZip, buildErr = buildConsumer()
-		}
-		code := m.Run()
-		if shared != nil {
-			shared.close()
-		}
-		return code
-	}()
+	code := m.Run()
+	if shared != nil {
+		shared.close()
+	}
 	os.Exit(code)
 }
 
@@ -140,15 +133,9 @@ type harness struct {
 	otherSQS    *awssqs.Client
 }
 
-// canInvoke reports whether this harness runs functions.
-func (h *harness) canInvoke() bool { return h.inv != nil }
-
 // get returns the shared harness.
 func get(t testing.TB) *harness {
 	t.Helper()
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
 	sharedOnce.Do(func() { shared, sharedErr = newHarness() })
 	if sharedErr != nil {
 		t.Fatalf("harness: %v", sharedErr)
@@ -226,6 +213,9 @@ func newHarness() (*harness, error) {
 		return fail(err)
 	}
 	if os.Geteuid() == 0 {
+		if consumerZip, err = buildConsumer(); err != nil {
+			return fail(err)
+		}
 		rtDir, err := runtimes.Install(filepath.Join(dir, "runtimes"))
 		if err != nil {
 			return fail(err)
@@ -280,9 +270,6 @@ func newHarness() (*harness, error) {
 	cfg := api.Config{
 		Region: region, Keys: h.ids, Authorizer: h.ids, IAM: h.ids, Functions: h.fns, SQS: h.queues,
 		EventSourceMappings: h.mappings, CodeURLKey: bytes.Repeat([]byte{7}, 32), Logger: testLogger,
-	}
-	if h.inv != nil {
-		cfg.Invoker = h.inv
 	}
 	handler, err := api.New(cfg)
 	if err != nil {
@@ -343,24 +330,35 @@ var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Le
 
 // uniqueName makes a function or queue name for a test.
 func uniqueName(t testing.TB) string {
-	n := strings.NewReplacer("/", "-", "_", "-", ".", "-", " ", "-").Replace(t.Name())
+	n := strings.NewReplacer("/", "-", "_", "-", ".", "-", " ", "-", "=", "-", "#", "-").Replace(t.Name())
 	if len(n) > 40 {
 		n = n[len(n)-40:]
 	}
 	return strings.Trim(n, "-") + fmt.Sprintf("-%d", time.Now().UnixNano()%1000000)
 }
 
-// createFunction makes a function running the consumer (a stand-in package
-// without root, where nothing runs) and waits until it is Active.
+// createFunction makes a function whose code never runs (for tests of the
+// API) and waits until it is Active.
 func (h *harness) createFunction(t testing.TB, c *lambda.Client, account, name string) string {
 	t.Helper()
-	code := consumerZip
-	if code == nil {
-		var err error
-		if code, err = zipBootstrap([]byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
+	code, err := zipBootstrap([]byte("#!/bin/sh\nexit 1\n"), 0o755)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return h.createFunctionWith(t, c, account, name, code)
+}
+
+// createConsumer makes a function running testdata/consumer.
+func (h *harness) createConsumer(t testing.TB, name string) string {
+	t.Helper()
+	if consumerZip == nil {
+		t.Fatal("the consumer function is built only when sandboxes can run")
+	}
+	return h.createFunctionWith(t, h.lambda, h.account, name, consumerZip)
+}
+
+func (h *harness) createFunctionWith(t testing.TB, c *lambda.Client, account, name string, code []byte) string {
+	t.Helper()
 	ctx := context.Background()
 	out, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
@@ -384,7 +382,7 @@ func (h *harness) createFunction(t testing.TB, c *lambda.Client, account, name s
 
 // queue is a queue a test made.
 type queue struct {
-	url, arn string
+	name, url, arn string
 }
 
 // createQueue makes a queue with attributes and returns its URL and ARN.
@@ -400,7 +398,7 @@ func (h *harness) createQueue(t testing.TB, c *awssqs.Client, name string, attrs
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := queue{url: aws.ToString(out.QueueUrl), arn: a.Attributes["QueueArn"]}
+	q := queue{name: name, url: aws.ToString(out.QueueUrl), arn: a.Attributes["QueueArn"]}
 	t.Cleanup(func() { _, _ = c.DeleteQueue(context.Background(), &awssqs.DeleteQueueInput{QueueUrl: out.QueueUrl}) })
 	return q
 }

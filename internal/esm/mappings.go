@@ -59,11 +59,11 @@ func (s *Service) Create(ctx context.Context, account string, in *CreateInput) (
 		return nil, invalidParam("Tags on event source mappings are not supported by this server.")
 	}
 	queueARN := *in.EventSourceArn
-	ref, err := s.function(ctx, account, *in.FunctionName)
+	ref, fn, err := s.function(ctx, account, *in.FunctionName)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkQueue(ctx, account, queueARN); err != nil {
+	if err := s.checkQueue(ctx, account, fn, queueARN); err != nil {
 		return nil, err
 	}
 	rec := &record{
@@ -142,13 +142,16 @@ func (s *Service) Update(ctx context.Context, account, uuid string, in *UpdateIn
 			return nil, err
 		}
 	}
-	var ref *functions.Ref
+	var (
+		ref *functions.Ref
+		fn  *functions.Function
+	)
 	if in.FunctionName != nil {
-		r, err := s.function(ctx, account, *in.FunctionName)
+		r, f, err := s.function(ctx, account, *in.FunctionName)
 		if err != nil {
 			return nil, err
 		}
-		ref = &r
+		ref, fn = &r, f
 	}
 	for attempt := 0; ; attempt++ {
 		cur, rev, err := s.load(ctx, account, uuid)
@@ -192,6 +195,12 @@ func (s *Service) Update(ctx context.Context, account, uuid string, in *UpdateIn
 		rec.LastModified = s.now().UnixMilli()
 		if err := checkBatching(&rec); err != nil {
 			return nil, err
+		}
+		if fn != nil && queueAccount(rec.QueueARN) != account {
+			// Another function: its execution role must be granted too.
+			if err := s.checkQueue(ctx, account, fn, rec.QueueARN); err != nil {
+				return nil, err
+			}
 		}
 		rec.Claim = claimKey(account, rec.QueueARN, rec.FunctionARN)
 		if rec.Claim != cur.Claim {
@@ -346,21 +355,22 @@ func (s *Service) load(ctx context.Context, account, uuid string) (*record, uint
 
 // function resolves the FunctionName of a request to a function (version,
 // alias) of the caller's account that exists.
-func (s *Service) function(ctx context.Context, account, name string) (functions.Ref, error) {
+func (s *Service) function(ctx context.Context, account, name string) (functions.Ref, *functions.Function, error) {
 	ref, err := functions.ParseRef(name, "", account, s.cfg.Region)
 	if err != nil {
-		return functions.Ref{}, err
+		return functions.Ref{}, nil, err
 	}
 	if ref.Account != account {
-		return functions.Ref{}, invalidParam("Function does not exist")
+		return functions.Ref{}, nil, invalidParam("Function does not exist")
 	}
-	if _, err := s.cfg.Functions.Get(ctx, ref); err != nil {
+	fn, err := s.cfg.Functions.Get(ctx, ref)
+	if err != nil {
 		if awserr.IsType(err, awserr.ResourceNotFound) {
-			return functions.Ref{}, invalidParam("Function does not exist")
+			return functions.Ref{}, nil, invalidParam("Function does not exist")
 		}
-		return functions.Ref{}, err
+		return functions.Ref{}, nil, err
 	}
-	return ref, nil
+	return ref, fn, nil
 }
 
 // nonexistentQueue is Lambda's answer for a queue that does not exist.
@@ -373,12 +383,12 @@ func noQueueAccess(action string) error {
 	return invalidParam("The provided execution role does not have permissions to call %s on SQS", action)
 }
 
-// checkQueue checks that the queue exists and that the account may
-// consume it: it owns it, or the queue's policy grants the account (its
-// root, which delegates to its principals) ReceiveMessage, DeleteMessage
-// and GetQueueAttributes. Whether a queue of another account exists is
-// revealed only to accounts it grants.
-func (s *Service) checkQueue(ctx context.Context, account, queueARN string) error {
+// checkQueue checks that the queue exists and that the function may
+// consume it: its account owns the queue, or the queue's policy grants the
+// function's execution role (by naming the role, its account, or everyone)
+// ReceiveMessage, DeleteMessage and GetQueueAttributes. Whether a queue of
+// another account exists is revealed only to functions it grants.
+func (s *Service) checkQueue(ctx context.Context, account string, fn *functions.Function, queueARN string) error {
 	_, owner, _, err := sqs.ParseARN(queueARN)
 	if err != nil {
 		return nonexistentQueue()
@@ -396,7 +406,7 @@ func (s *Service) checkQueue(ctx context.Context, account, queueARN string) erro
 	if q.Account == account {
 		return nil
 	}
-	if action, err := s.queueGrants(ctx, account, q); err != nil {
+	if action, err := s.queueGrants(ctx, account, fn, q); err != nil {
 		return err
 	} else if action != "" {
 		return noQueueAccess(action)
@@ -404,9 +414,10 @@ func (s *Service) checkQueue(ctx context.Context, account, queueARN string) erro
 	return nil
 }
 
-// queueGrants evaluates a queue's policy for another account and returns
-// the first action it does not grant ("" when it grants them all).
-func (s *Service) queueGrants(ctx context.Context, account string, q sqs.Queue) (string, error) {
+// queueGrants evaluates a queue's policy for a function of another
+// account, as a session of its execution role, and returns the first
+// action it does not grant ("" when it grants them all).
+func (s *Service) queueGrants(ctx context.Context, account string, fn *functions.Function, q sqs.Queue) (string, error) {
 	pol, err := s.cfg.Queues.QueuePolicy(ctx, q.ARN)
 	if err != nil {
 		if awserr.IsType(err, awserr.SQSQueueDoesNotExist) {
@@ -414,18 +425,21 @@ func (s *Service) queueGrants(ctx context.Context, account string, q sqs.Queue) 
 		}
 		return "", err
 	}
+	principal := policy.Principal{Type: policy.TypeRoot, Account: account, ARN: "arn:aws:iam::" + account + ":root", UserID: account}
+	if role := fn.Config.Role; role != "" {
+		roleName := role[strings.LastIndexByte(role, '/')+1:]
+		principal = policy.Principal{
+			Type: policy.TypeAssumedRole, Account: account, RoleARN: role,
+			ARN: "arn:aws:sts::" + account + ":assumed-role/" + roleName + "/" + fn.Config.FunctionName,
+		}
+	}
 	for _, action := range []string{"ReceiveMessage", "DeleteMessage", "GetQueueAttributes"} {
 		if pol == nil {
 			return action, nil
 		}
-		req := policy.Request{
-			Principal: policy.Principal{Type: policy.TypeRoot, Account: account, ARN: "arn:aws:iam::" + account + ":root", UserID: account},
-			Action:    "sqs:" + action,
-			Resource:  q.ARN,
-		}
+		req := policy.Request{Principal: principal, Action: "sqs:" + action, Resource: q.ARN}
 		req.Context.SetTime(s.now())
-		res := policy.Evaluate(policy.Input{Request: req, Resource: pol, ResourceAccount: q.Account})
-		if !res.Allowed() {
+		if !pol.Check(req).Allowed() {
 			return action, nil
 		}
 	}

@@ -17,6 +17,9 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/cloister/cloister/internal/api"
+	"github.com/cloister/cloister/internal/esm"
 )
 
 // drained waits until a queue has no messages, visible or in flight.
@@ -32,10 +35,11 @@ func (h *harness) drained(t testing.TB, c *awssqs.Client, q queue, timeout time.
 // events it receives: Lambda's SQS record format, as aws-lambda-go decodes
 // it, every message once, and an empty queue afterwards.
 func TestBatchesReachFunction(t *testing.T) {
+	t.Parallel()
 	h := getInvoking(t)
 	ctx := context.Background()
 	name := uniqueName(t)
-	h.createFunction(t, h.lambda, h.account, name)
+	h.createConsumer(t, name)
 	q := h.createQueue(t, h.sqs, name, nil)
 	sent, err := h.sqs.SendMessage(ctx, &awssqs.SendMessageInput{
 		QueueUrl: aws.String(q.url), MessageBody: aws.String(`{"hello":"world"}`),
@@ -120,9 +124,10 @@ func TestBatchesReachFunction(t *testing.T) {
 // failing is redriven to the dead-letter queue after maxReceiveCount
 // receives, and an invalid response fails the whole batch.
 func TestPartialBatchFailures(t *testing.T) {
+	t.Parallel()
 	h := getInvoking(t)
 	name := uniqueName(t)
-	h.createFunction(t, h.lambda, h.account, name)
+	h.createConsumer(t, name)
 	dlq := h.createQueue(t, h.sqs, name+"-dlq", nil)
 	redrive := fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":2}`, dlq.arn)
 	q := h.createQueue(t, h.sqs, name, map[string]string{"VisibilityTimeout": "1", "RedrivePolicy": redrive})
@@ -155,8 +160,9 @@ func TestPartialBatchFailures(t *testing.T) {
 	}
 
 	t.Run("invalid response fails the whole batch", func(t *testing.T) {
+		t.Parallel()
 		name := uniqueName(t)
-		h.createFunction(t, h.lambda, h.account, name)
+		h.createConsumer(t, name)
 		dlq := h.createQueue(t, h.sqs, name+"-dlq", nil)
 		redrive := fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":1}`, dlq.arn)
 		q := h.createQueue(t, h.sqs, name, map[string]string{"VisibilityTimeout": "1", "RedrivePolicy": redrive})
@@ -174,8 +180,9 @@ func TestPartialBatchFailures(t *testing.T) {
 	})
 
 	t.Run("function error fails the whole batch", func(t *testing.T) {
+		t.Parallel()
 		name := uniqueName(t)
-		h.createFunction(t, h.lambda, h.account, name)
+		h.createConsumer(t, name)
 		q := h.createQueue(t, h.sqs, name, map[string]string{"VisibilityTimeout": "1"})
 		ids := h.send(t, q, `{"crash":1}`, `{"n":1}`)
 		h.createMapping(t, h.lambda, &lambda.CreateEventSourceMappingInput{
@@ -213,10 +220,11 @@ func dlqMessages(t testing.TB, h *harness, q queue) []string {
 // TestFilterCriteria checks that only messages a filter matches reach the
 // function, and that the others are deleted without invoking it.
 func TestFilterCriteria(t *testing.T) {
+	t.Parallel()
 	h := getInvoking(t)
 	ctx := context.Background()
 	name := uniqueName(t)
-	h.createFunction(t, h.lambda, h.account, name)
+	h.createConsumer(t, name)
 	q := h.createQueue(t, h.sqs, name, nil)
 	keep := h.send(t, q, `{"kind":"keep","n":1}`, `{"kind":"keep","n":2}`, `{"kind":"other","size":150}`, `urgent: disk full`)
 	drop := h.send(t, q, `{"kind":"other","size":50}`, `{"kind":"drop"}`, `not urgent`, `{"kind":["keeps"]}`)
@@ -256,10 +264,11 @@ func TestFilterCriteria(t *testing.T) {
 // TestDisableEnable checks that a disabled mapping stops polling (a
 // message sent then stays in the queue) and resumes when enabled.
 func TestDisableEnable(t *testing.T) {
+	t.Parallel()
 	h := getInvoking(t)
 	ctx := context.Background()
 	name := uniqueName(t)
-	h.createFunction(t, h.lambda, h.account, name)
+	h.createConsumer(t, name)
 	q := h.createQueue(t, h.sqs, name, nil)
 	m := h.createMapping(t, h.lambda, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(q.arn), FunctionName: aws.String(name)}, "Enabled")
 	first := h.send(t, q, `{"n":1}`)
@@ -299,6 +308,7 @@ func TestDisableEnable(t *testing.T) {
 // exceed MaximumConcurrency (nor the function's reserved concurrency), and
 // the mapping scales up to the cap while batches come back full.
 func TestMaximumConcurrency(t *testing.T) {
+	t.Parallel()
 	h := getInvoking(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -312,7 +322,8 @@ func TestMaximumConcurrency(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := uniqueName(t)
-			h.createFunction(t, h.lambda, h.account, name)
+			t.Parallel()
+			h.createConsumer(t, name)
 			if tc.reserved > 0 {
 				if _, err := h.lambda.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{
 					FunctionName: aws.String(name), ReservedConcurrentExecutions: aws.Int32(tc.reserved)}); err != nil {
@@ -347,6 +358,7 @@ func TestMaximumConcurrency(t *testing.T) {
 // of a mapping goes away, and that the mapping stays (as in Lambda) and
 // does not spend the queue's receive counts meanwhile.
 func TestProblems(t *testing.T) {
+	t.Parallel()
 	h := get(t)
 	ctx := context.Background()
 	result := func(uuid *string) string {
@@ -357,6 +369,7 @@ func TestProblems(t *testing.T) {
 		return aws.ToString(out.LastProcessingResult)
 	}
 	t.Run("function deleted", func(t *testing.T) {
+		t.Parallel()
 		name := uniqueName(t)
 		fnARN := h.createFunction(t, h.lambda, h.account, name)
 		q := h.createQueue(t, h.sqs, name, nil)
@@ -377,6 +390,7 @@ func TestProblems(t *testing.T) {
 		}
 	})
 	t.Run("queue deleted", func(t *testing.T) {
+		t.Parallel()
 		name := uniqueName(t)
 		h.createFunction(t, h.lambda, h.account, name)
 		q := h.createQueue(t, h.sqs, name, nil)
@@ -393,5 +407,72 @@ func TestProblems(t *testing.T) {
 		if aws.ToString(got.State) != "Enabled" {
 			t.Errorf("State %q, want the mapping still Enabled", aws.ToString(got.State))
 		}
+	})
+}
+
+// TestTwoServers runs a second mapping service on the same store, as a
+// second server sharing an external cluster would: it picks up a mapping
+// created through the first, polls it too (every message is still
+// processed, and deleted once), and follows it when it is disabled and
+// deleted.
+func TestTwoServers(t *testing.T) {
+	t.Parallel()
+	h := getInvoking(t)
+	ctx := context.Background()
+	second, err := esm.Open(ctx, h.st, esm.Config{
+		Region: region, Functions: h.fns, Queues: h.queues, Logger: testLogger, PollWait: time.Second,
+		Invoke: h.rec.wrap(func(ctx context.Context, in esm.Invocation) (esm.Result, error) {
+			res, err := h.inv.Invoke(ctx, &api.InvokeRequest{RequestID: in.RequestID, Function: in.Function, Payload: in.Payload})
+			if err != nil {
+				return esm.Result{}, err
+			}
+			return esm.Result{Payload: res.Payload, FunctionError: res.FunctionError}, nil
+		}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = second.Close(context.Background()) })
+
+	name := uniqueName(t)
+	h.createConsumer(t, name)
+	q := h.createQueue(t, h.sqs, name, nil)
+	m := h.createMapping(t, h.lambda, &lambda.CreateEventSourceMappingInput{
+		EventSourceArn: aws.String(q.arn), FunctionName: aws.String(name), BatchSize: aws.Int32(1),
+	}, "Enabled")
+	uuid := aws.ToString(m.UUID)
+	eventually(t, 10*time.Second, "the second server to poll the mapping", func() bool { return second.Pollers(uuid) > 0 })
+	var bodies []string
+	for i := range 40 {
+		bodies = append(bodies, fmt.Sprintf(`{"n":%d}`, i))
+	}
+	ids := h.send(t, q, bodies...)
+	h.drained(t, h.sqs, q, time.Minute)
+	n := delivered(t, h.rec.of(name))
+	for _, id := range ids {
+		if n[id] < 1 {
+			t.Errorf("message %s never delivered", id)
+		}
+	}
+
+	if _, err := h.lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: m.UUID, Enabled: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(t, h.lambda, uuid, "Disabled")
+	eventually(t, 10*time.Second, "both servers to stop polling", func() bool {
+		return h.mappings.Pollers(uuid) == 0 && second.Pollers(uuid) == 0
+	})
+	if _, err := h.lambda.DeleteEventSourceMapping(ctx, &lambda.DeleteEventSourceMappingInput{UUID: m.UUID}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the second server to forget the mapping", func() bool {
+		page, err := second.List(ctx, h.account, esm.ListInput{EventSourceArn: q.arn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.EventSourceMappings) == 0
 	})
 }

@@ -40,7 +40,7 @@ const resultOK = "OK"
 // runConfig is what a mapping's pollers need, derived from its record.
 type runConfig struct {
 	rec     record
-	filters Filters
+	filters filterSet
 }
 
 func newRunConfig(rec *record) (*runConfig, error) {
@@ -142,7 +142,8 @@ func (r *runner) over(limit int) bool {
 // pending is a received message not yet handed to the function.
 type pending struct {
 	msg sqs.Message
-	rec []byte // its encoded event record
+	rec []byte    // its encoded event record
+	at  time.Time // when it was received (its visibility timeout runs)
 }
 
 // batch is what one poller gathered.
@@ -151,7 +152,7 @@ type batch struct {
 	size  int
 	// full: the batch reached BatchSize or the payload limit.
 	full bool
-	// receivedAt is when the batch's first message was received.
+	// receivedAt is when the batch's earliest message was received.
 	receivedAt time.Time
 }
 
@@ -196,6 +197,11 @@ func (r *runner) work() {
 		if err != nil {
 			r.releaseAll(b.items)
 			if r.ctx.Err() == nil {
+				// A queue deleted under a receive can surface as a
+				// transport error: ask the queue service again.
+				if _, qerr := r.s.cfg.Queues.Queue(r.ctx, cfg.rec.QueueARN); qerr != nil {
+					err = qerr
+				}
 				r.queueProblem(err)
 				backoff()
 			}
@@ -259,7 +265,7 @@ func (r *runner) ready(cfg *runConfig) (*functions.Function, bool) {
 				r.queueProblem(err)
 				return nil, false
 			}
-			action, err := r.s.queueGrants(r.ctx, cfg.rec.Account, q)
+			action, err := r.s.queueGrants(r.ctx, cfg.rec.Account, fn, q)
 			if err != nil {
 				r.queueProblem(err)
 				return nil, false
@@ -315,6 +321,9 @@ func (r *runner) gather(cfg *runConfig, carry []pending) (batch, []pending, erro
 				b.full = true
 				return in[i:]
 			}
+			if len(b.items) == 0 || p.at.Before(b.receivedAt) {
+				b.receivedAt = p.at
+			}
 			b.items = append(b.items, p)
 			b.size += len(p.rec) + 1
 		}
@@ -322,8 +331,7 @@ func (r *runner) gather(cfg *runConfig, carry []pending) (batch, []pending, erro
 	}
 	rest := take(carry)
 	if len(b.items) > 0 {
-		b.receivedAt = time.Now()
-		deadline = b.receivedAt.Add(window)
+		deadline = time.Now().Add(window)
 	}
 	for rest == nil && len(b.items) < cfg.rec.BatchSize {
 		wait := r.s.cfg.PollWait
@@ -347,9 +355,9 @@ func (r *runner) gather(cfg *runConfig, carry []pending) (batch, []pending, erro
 			}
 			continue
 		}
+		now := time.Now()
 		if len(b.items) == 0 {
-			b.receivedAt = time.Now()
-			deadline = b.receivedAt.Add(window)
+			deadline = now.Add(window)
 		}
 		got := make([]pending, 0, len(msgs))
 		var drop []string
@@ -365,7 +373,7 @@ func (r *runner) gather(cfg *runConfig, carry []pending) (batch, []pending, erro
 				r.s.log.Error("encode event record", "mapping", r.uuid, "err", err)
 				continue // left in flight: it becomes visible again
 			}
-			got = append(got, pending{msg: *m, rec: enc})
+			got = append(got, pending{msg: *m, rec: enc, at: now})
 		}
 		if len(drop) > 0 {
 			r.deleteAll(cfg.rec.QueueARN, drop)
@@ -440,6 +448,9 @@ func (r *runner) settle(cfg *runConfig, b batch, ids map[string]bool, res Result
 
 // invokeProblem records an invocation that failed outside the function.
 func (r *runner) invokeProblem(cfg *runConfig, err error) {
+	if r.ctx.Err() != nil {
+		return // stopping: the data plane may be shutting down too
+	}
 	if awserr.IsType(err, awserr.ResourceNotFound) {
 		r.report("PROBLEM: Function not found: " + cfg.rec.FunctionARN)
 		return

@@ -224,6 +224,9 @@ func (s *Service) signal() {
 func (s *Service) manage(ctx context.Context, updates <-chan store.Entry) {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
+	// After a new watch, seen collects the keys of its initial values:
+	// mappings it does not mention were deleted while no watch ran.
+	var seen map[string]bool
 	for {
 		select {
 		case <-ctx.Done():
@@ -234,9 +237,20 @@ func (s *Service) manage(ctx context.Context, updates <-chan store.Entry) {
 				if updates == nil {
 					return
 				}
+				seen = map[string]bool{}
 				continue
 			}
-			if e.Key != "" && s.apply(e) {
+			if e.Key == "" {
+				if seen != nil {
+					s.prune(seen)
+					seen = nil
+				}
+				continue
+			}
+			if seen != nil {
+				seen[e.Key] = true
+			}
+			if s.apply(e) {
 				s.reconcile(ctx, e.Key)
 			}
 		case <-s.kick:
@@ -279,6 +293,20 @@ func (s *Service) rewatch(ctx context.Context) <-chan store.Entry {
 		}
 		delay = min(2*delay, 5*time.Second)
 	}
+}
+
+// prune drops from the index the mappings a new watch did not mention.
+func (s *Service) prune(seen map[string]bool) {
+	s.mu.Lock()
+	for uuid, e := range s.index {
+		if !seen[uuid] {
+			delete(s.index, uuid)
+			s.tomb[uuid] = e.rev
+			s.pending[uuid] = true
+		}
+	}
+	s.mu.Unlock()
+	s.signal()
 }
 
 // apply records an entry (from the watch or the server's own write) in

@@ -80,16 +80,6 @@ func (t EpochTime) MarshalJSON() ([]byte, error) {
 	return []byte(strconv.FormatFloat(float64(ms)/1000, 'f', 3, 64)), nil
 }
 
-// UnmarshalJSON reads epoch seconds.
-func (t *EpochTime) UnmarshalJSON(b []byte) error {
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return errors.New("esm: LastModified is not a number")
-	}
-	*t = EpochTime(time.UnixMilli(int64(f * 1000)))
-	return nil
-}
-
 // CreateInput is CreateEventSourceMapping's request body. Members that
 // exist for other event sources are decoded so that they can be refused
 // for queues, as Lambda refuses them.
