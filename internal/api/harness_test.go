@@ -230,7 +230,7 @@ func (h *harness) clientFor(id, secret string) *lambda.Client {
 	cfg := aws.Config{
 		Region:      testRegion,
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, ""),
-		HTTPClient:  h.srv.Client(),
+		HTTPClient:  sdkHTTPClient(h.srv.Client()),
 		Retryer:     func() aws.Retryer { return aws.NopRetryer{} },
 	}
 	return lambda.NewFromConfig(cfg, func(o *lambda.Options) {

@@ -129,7 +129,7 @@ func (e *iamEnv) config(c iamCreds) aws.Config {
 		Region:           e.region,
 		Credentials:      credentials.NewStaticCredentialsProvider(c.id, c.secret, c.token),
 		RetryMaxAttempts: 1,
-		HTTPClient:       e.srv.Client(),
+		HTTPClient:       sdkHTTPClient(e.srv.Client()),
 		BaseEndpoint:     aws.String(e.srv.URL),
 	}
 }

@@ -134,10 +134,15 @@ func newSQSHarness(t testing.TB) *sqsHarness {
 // clientFor is an SDK client signing with the given key. Retries are off so
 // that every error reaches the test unchanged.
 func (h *sqsHarness) clientFor(id, secret string) *awssqs.Client {
+	return h.clientVia(sdkHTTPClient(h.srv.Client()), id, secret)
+}
+
+// clientVia is clientFor over the HTTP client hc.
+func (h *sqsHarness) clientVia(hc aws.HTTPClient, id, secret string) *awssqs.Client {
 	return awssqs.NewFromConfig(aws.Config{
 		Region:      testRegion,
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, ""),
-		HTTPClient:  h.srv.Client(),
+		HTTPClient:  hc,
 		Retryer:     func() aws.Retryer { return aws.NopRetryer{} },
 	}, func(o *awssqs.Options) { o.BaseEndpoint = aws.String(h.srv.URL) })
 }
@@ -212,6 +217,12 @@ type queryResponse struct {
 // query sends a Query protocol request (a signed form POST) to path.
 func (h *sqsHarness) query(t testing.TB, path string, params url.Values) queryResponse {
 	t.Helper()
+	return h.queryWith(t, h.srv.Client(), path, params)
+}
+
+// queryWith is query over the HTTP client hc.
+func (h *sqsHarness) queryWith(t testing.TB, hc *http.Client, path string, params url.Values) queryResponse {
+	t.Helper()
 	body := []byte(params.Encode())
 	req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, bytes.NewReader(body))
 	if err != nil {
@@ -223,7 +234,7 @@ func (h *sqsHarness) query(t testing.TB, path string, params url.Values) queryRe
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "sqs", testRegion, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := h.srv.Client().Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
