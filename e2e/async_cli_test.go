@@ -70,6 +70,9 @@ func createAsyncApp(t *testing.T, c *lambda.Client, srv *server, name string) st
 		t.Fatalf("create %s: %v", name, err)
 	}
 	waitSettled(t, c, name)
+	// Lambda delivers outcomes as the execution role, which must be allowed to.
+	srv.putRolePolicy(t, "deliver-outcomes",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:SendMessage","lambda:InvokeFunction"],"Resource":"*"}]}`)
 	return aws.ToString(out.FunctionArn)
 }
 

@@ -27,7 +27,9 @@ type esmConfig struct {
 }
 
 // TestEventSourceMappingCLI maps a queue to a Python function with the AWS
-// CLI v2 and watches it work: the function reports a partial batch
+// CLI v2 and watches it work: the mapping is refused until the execution
+// role may consume the queue (granted with put-role-policy), the function
+// reports a partial batch
 // failure, the failing message is redriven to the dead-letter queue, a
 // message the filter excludes is deleted without reaching the function,
 // and the mapping is listed, disabled and deleted. Queues and the function
@@ -101,6 +103,13 @@ func TestEventSourceMappingCLI(t *testing.T) {
 	if _, err := queues.SendMessageBatch(ctx, &awssqs.SendMessageBatchInput{QueueUrl: aws.String(qURL), Entries: entries}); err != nil {
 		t.Fatal(err)
 	}
+
+	// Lambda polls as the function's execution role: until the role may
+	// consume the queue, the mapping is refused.
+	cli.failWith(t, "InvalidParameterValueException", "The function execution role does not have permissions to call ReceiveMessage on SQS",
+		"lambda", "create-event-source-mapping", "--function-name", name, "--event-source-arn", qARN)
+	consume := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:ReceiveMessage","sqs:DeleteMessage","sqs:GetQueueAttributes"],"Resource":"` + qARN + `"}]}`
+	cli.ok(t, nil, "iam", "put-role-policy", "--role-name", "lambda-role", "--policy-name", "consume-jobs", "--policy-document", consume)
 
 	filter := `{"Filters":[{"Pattern":"{\"body\":[{\"anything-but\":\"skip\"}]}"}]}`
 	var created esmConfig

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -32,6 +33,23 @@ func (s *server) ensureLambdaRole() {
 	var ae smithy.APIError
 	if err != nil && !(errors.As(err, &ae) && ae.ErrorCode() == "EntityAlreadyExists") {
 		s.t.Fatalf("create lambda-role: %v", err)
+	}
+}
+
+// putRolePolicy puts an inline policy on the execution role "lambda-role",
+// as a user grants it what the functions need (Lambda checks the role when
+// it polls queues and delivers asynchronous outcomes).
+func (s *server) putRolePolicy(t *testing.T, name, doc string) {
+	t.Helper()
+	id, secret := s.rootKey()
+	c := iam.New(iam.Options{
+		Region: region, BaseEndpoint: aws.String(s.endpoint), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(id, secret, ""),
+	})
+	if _, err := c.PutRolePolicy(t.Context(), &iam.PutRolePolicyInput{
+		RoleName: aws.String("lambda-role"), PolicyName: aws.String(name), PolicyDocument: aws.String(doc),
+	}); err != nil {
+		t.Fatalf("put policy %s on lambda-role: %v", name, err)
 	}
 }
 

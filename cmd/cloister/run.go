@@ -151,7 +151,7 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 	// service is the API's Invoker: Event invocations are queued,
 	// synchronous ones pass through to the data plane.
 	events, err := async.Open(ctx, st, async.Config{
-		Region: cfg.Region, Functions: fns, DataPlane: dataPlane, Queues: queues, Logger: log,
+		Region: cfg.Region, Functions: fns, DataPlane: dataPlane, Queues: queues, Logger: log, AuthorizeRole: ids.AuthorizeRole,
 	})
 	if err != nil {
 		return err
@@ -163,9 +163,9 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 	// Event source mappings: pollers that move queue messages into
 	// synchronous invocations, on every server sharing the store.
 	mappings, err := esm.Open(ctx, st, esm.Config{
-		Region: cfg.Region, Functions: fns, Queues: queues, Logger: log,
+		Region: cfg.Region, Functions: fns, Queues: queues, Logger: log, AuthorizeRole: ids.AuthorizeRole,
 		Invoke: func(ctx context.Context, in esm.Invocation) (esm.Result, error) {
-			res, err := dataPlane.Invoke(ctx, &api.InvokeRequest{RequestID: in.RequestID, Function: in.Function, Payload: in.Payload})
+			res, err := dataPlane.Invoke(ctx, &api.InvokeRequest{RequestID: in.RequestID, Function: in.Function, Payload: in.Payload, Depth: in.Depth})
 			if err != nil {
 				return esm.Result{}, err
 			}

@@ -79,7 +79,7 @@ func newESMHarness(t testing.TB) *esmHarness {
 		t.Fatal(err)
 	}
 	h.mappings, err = esm.Open(ctx, st, esm.Config{
-		Region: testRegion, Functions: h.fns, Queues: h.queues, Logger: errorLog, PollWait: time.Second,
+		Region: testRegion, Functions: h.fns, Queues: h.queues, Logger: errorLog, PollWait: time.Second, AuthorizeRole: h.ids.AuthorizeRole,
 		Invoke: func(context.Context, esm.Invocation) (esm.Result, error) {
 			return esm.Result{}, awserr.New(awserr.ServiceUnavailable, "no data plane in these tests")
 		},
@@ -110,19 +110,30 @@ func newESMHarness(t testing.TB) *esmHarness {
 	if _, err := h.ids.CreateRole(ctx, h.account, iam.CreateRoleInput{Name: "lambda-role", Trust: trust}); err != nil {
 		t.Fatal(err)
 	}
-	fn, _ := json.Marshal(map[string]any{
-		"FunctionName": h.fnName, "Runtime": testRuntime, "Handler": "bootstrap",
-		"Role": "arn:aws:iam::" + h.account + ":role/lambda-role", "Code": map[string]any{"ZipFile": codeZip(t, "esm")},
-	})
-	if rec := h.do(t, h.root, http.MethodPost, "/2015-03-31/functions", fn); rec.Code != http.StatusCreated {
-		t.Fatalf("create function: %d %s", rec.Code, rec.Body.Bytes())
+	// The execution role may consume queues, as a mapping needs.
+	consume := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:ReceiveMessage","sqs:DeleteMessage","sqs:GetQueueAttributes"],"Resource":"*"}]}`
+	if err := h.ids.PutInlinePolicy(ctx, h.account, iam.KindRole, "lambda-role", "consume-queues", consume); err != nil {
+		t.Fatal(err)
 	}
+	h.createFunction(t, h.fnName)
 	q, err := h.queues.CreateQueue(ctx, h.account, "esm-queue", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.queueARN = q.ARN
 	return h
+}
+
+// createFunction creates a function as a client would.
+func (h *esmHarness) createFunction(t testing.TB, name string) {
+	t.Helper()
+	fn, _ := json.Marshal(map[string]any{
+		"FunctionName": name, "Runtime": testRuntime, "Handler": "bootstrap",
+		"Role": "arn:aws:iam::" + h.account + ":role/lambda-role", "Code": map[string]any{"ZipFile": codeZip(t, "esm")},
+	})
+	if rec := h.do(t, h.root, http.MethodPost, "/2015-03-31/functions", fn); rec.Code != http.StatusCreated {
+		t.Fatalf("create function %s: %d %s", name, rec.Code, rec.Body.Bytes())
+	}
 }
 
 // do signs a request with key and serves it.
@@ -264,6 +275,81 @@ func TestEventSourceMappingAuthorization(t *testing.T) {
 				msg, _ := answer(t, rec)["Message"].(string)
 				if !strings.Contains(msg, tc.resource) || !strings.Contains(msg, "user/reader") {
 					t.Errorf("AccessDenied message %q does not name the user and %s", msg, tc.resource)
+				}
+			}
+		})
+	}
+}
+
+// TestEventSourceMappingFunctionArnCondition checks the condition key
+// lambda:FunctionArn on the mapping routes: a user allowed to manage the
+// mappings of one function creates, reads, updates and deletes those, and
+// neither maps another function nor touches its mappings, nor moves a
+// mapping of its function to another.
+func TestEventSourceMappingFunctionArnCondition(t *testing.T) {
+	h := newESMHarness(t)
+	ctx := context.Background()
+	h.createFunction(t, "esm-other")
+	fnARN := func(name string) string {
+		return "arn:aws:lambda:" + testRegion + ":" + h.account + ":function:" + name
+	}
+	rec := h.do(t, h.root, http.MethodPost, "/2015-03-31/event-source-mappings",
+		[]byte(`{"EventSourceArn":"`+h.queueARN+`","FunctionName":"esm-other","Enabled":false}`))
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("create the other function's mapping: %d %s", rec.Code, rec.Body.Bytes())
+	}
+	others := answer(t, rec)["UUID"].(string)
+
+	if _, err := h.ids.CreateUser(ctx, h.account, iam.CreateUserInput{Name: "scoped"}); err != nil {
+		t.Fatal(err)
+	}
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["lambda:CreateEventSourceMapping",` +
+		`"lambda:GetEventSourceMapping","lambda:UpdateEventSourceMapping","lambda:DeleteEventSourceMapping"],"Resource":"*",` +
+		`"Condition":{"StringEquals":{"lambda:FunctionArn":"` + fnARN(h.fnName) + `"}}}]}`
+	if err := h.ids.PutInlinePolicy(ctx, h.account, iam.KindUser, "scoped", "one-function", doc); err != nil {
+		t.Fatal(err)
+	}
+	key, err := h.ids.CreateAccessKey(ctx, h.account, "scoped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(fn string) *httptest.ResponseRecorder {
+		return h.do(t, key, http.MethodPost, "/2015-03-31/event-source-mappings",
+			[]byte(`{"EventSourceArn":"`+h.queueARN+`","FunctionName":"`+fn+`","Enabled":false}`))
+	}
+	rec = create(fnARN(h.fnName) + ":$LATEST")
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("create a mapping of the allowed function (qualified ARN): %d %s", rec.Code, rec.Body.Bytes())
+	}
+	mine := answer(t, rec)["UUID"].(string)
+	path := func(uuid string) string { return "/2015-03-31/event-source-mappings/" + uuid }
+
+	for _, tc := range []struct {
+		name, method, path, body string
+		status                   int
+	}{
+		{"create for another function", http.MethodPost, "/2015-03-31/event-source-mappings",
+			`{"EventSourceArn":"` + h.queueARN + `","FunctionName":"esm-other","Enabled":false}`, http.StatusForbidden},
+		{"create without a function", http.MethodPost, "/2015-03-31/event-source-mappings",
+			`{"EventSourceArn":"` + h.queueARN + `"}`, http.StatusForbidden},
+		{"get its mapping", http.MethodGet, path(mine), "", http.StatusOK},
+		{"get another function's mapping", http.MethodGet, path(others), "", http.StatusForbidden},
+		{"update its mapping", http.MethodPut, path(mine), `{"BatchSize":5}`, http.StatusAccepted},
+		{"update its mapping naming its function", http.MethodPut, path(mine), `{"FunctionName":"` + h.fnName + `","BatchSize":6}`, http.StatusAccepted},
+		{"move its mapping to another function", http.MethodPut, path(mine), `{"FunctionName":"esm-other"}`, http.StatusForbidden},
+		{"update another function's mapping", http.MethodPut, path(others), `{"BatchSize":5}`, http.StatusForbidden},
+		{"delete another function's mapping", http.MethodDelete, path(others), "", http.StatusForbidden},
+		{"delete its mapping", http.MethodDelete, path(mine), "", http.StatusAccepted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := h.do(t, key, tc.method, tc.path, []byte(tc.body))
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body.Bytes())
+			}
+			if tc.status == http.StatusForbidden {
+				msg, _ := answer(t, rec)["Message"].(string)
+				if !strings.Contains(msg, "user/scoped") {
+					t.Errorf("AccessDenied message %q does not name the user", msg)
 				}
 			}
 		})

@@ -92,12 +92,23 @@ func (sc *sqsCall) sender() string {
 	return sc.caller.Account
 }
 
+// depth is the depth of the caller's messages: one more than the
+// invocation a function sends them from (see CallerDepth), so that an
+// event source mapping stops a loop back to it; 0 from outside.
+func (sc *sqsCall) depth() int {
+	if d, ok := CallerDepth(sc.ctx); ok {
+		return d + 1
+	}
+	return 0
+}
+
 func runSendMessage(s *Server, sc *sqsCall, r sqsRequest) (sqsResult, error) {
 	v := r.(*sendMessageInput)
 	in, err := v.domain(sc.sender())
 	if err != nil {
 		return nil, err
 	}
+	in.Depth = sc.depth()
 	res, err := s.cfg.SQS.SendMessage(sc.ctx, v.account, v.name, in)
 	if err != nil {
 		return nil, err
@@ -167,6 +178,7 @@ func runSendBatch(s *Server, sc *sqsCall, r sqsRequest) (sqsResult, error) {
 			out.Failed = append(out.Failed, s.batchError(sc, e.ID, err))
 			continue
 		}
+		in.Depth = sc.depth()
 		entries = append(entries, sqs.BatchEntry{ID: e.ID, Input: in})
 	}
 	if len(entries) > 0 {

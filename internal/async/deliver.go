@@ -15,6 +15,7 @@ import (
 
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/functions"
+	"github.com/cloister/cloister/internal/policy"
 	"github.com/cloister/cloister/internal/sqs"
 	"github.com/cloister/cloister/internal/store"
 )
@@ -51,30 +52,37 @@ func (s *Service) fail(ctx context.Context, m jetstream.Msg, ev *event, payload 
 		return s.finish(ctx, m, ev, log)
 	}
 	if t.onFailure != "" {
-		if err := s.deliverRecord(ctx, ev, payload, t.onFailure, kindOnFailure, o, log); err != nil {
+		if err := s.deliverRecord(ctx, ev, payload, t.onFailure, kindOnFailure, o, t.exec, log); err != nil {
 			return err
 		}
 	}
 	if t.dlq != "" {
-		if err := s.deliverDLQ(ctx, ev, payload, t.dlq, o, log); err != nil {
+		if err := s.deliverDLQ(ctx, ev, payload, t.dlq, o, t.exec, log); err != nil {
 			return err
 		}
 	}
 	return s.finish(ctx, m, ev, log)
 }
 
+// execRole is the execution role of the function an event invoked, as
+// whose session Lambda delivers the event's outcome.
+type execRole struct {
+	arn, session string
+}
+
 // deliverRecord sends an outcome's invocation record to a destination. A
 // delivery that cannot succeed (no such queue or function, too large,
-// another account) is logged and recorded for operators; an error means
-// the store failed (sending, or recording), and nothing is settled.
-func (s *Service) deliverRecord(ctx context.Context, ev *event, payload []byte, target, kind string, o outcome, log *slog.Logger) error {
+// another account, not allowed to the execution role) is logged and
+// recorded for operators; an error means the store failed (sending, or
+// recording), and nothing is settled.
+func (s *Service) deliverRecord(ctx context.Context, ev *event, payload []byte, target, kind string, o outcome, as execRole, log *slog.Logger) error {
 	record := buildRecord(s.now(), ev.ID, s.functionARN(ev), payload, o)
 	var err error
 	switch service(target) {
 	case "sqs":
-		err = s.sendQueue(ctx, ev, target, string(record), nil)
+		err = s.sendQueue(ctx, ev, target, string(record), nil, as)
 	case "lambda":
-		err = s.sendFunction(ctx, ev, target, kind, record)
+		err = s.sendFunction(ctx, ev, target, kind, record, as)
 	default:
 		err = undeliverable("destination %s is not a queue or a function", target)
 	}
@@ -92,7 +100,7 @@ func (s *Service) deliverRecord(ctx context.Context, ev *event, payload []byte, 
 // deliverDLQ sends a failed event to the dead-letter queue as Lambda does:
 // the event itself as the body, RequestID, ErrorCode and ErrorMessage as
 // message attributes.
-func (s *Service) deliverDLQ(ctx context.Context, ev *event, payload []byte, target string, o outcome, log *slog.Logger) error {
+func (s *Service) deliverDLQ(ctx context.Context, ev *event, payload []byte, target string, o outcome, as execRole, log *slog.Logger) error {
 	body := string(payload)
 	if len(bytes.TrimSpace(payload)) == 0 {
 		body = "{}"
@@ -110,7 +118,7 @@ func (s *Service) deliverDLQ(ctx context.Context, ev *event, payload []byte, tar
 	if service(target) != "sqs" {
 		err = undeliverable("dead-letter target %s is not a queue", target)
 	} else {
-		err = s.sendQueue(ctx, ev, target, body, attrs)
+		err = s.sendQueue(ctx, ev, target, body, attrs, as)
 	}
 	if err == nil {
 		return nil
@@ -122,13 +130,15 @@ func (s *Service) deliverDLQ(ctx context.Context, ev *event, payload []byte, tar
 	return s.recordUndelivered(ctx, ev, kindDLQ, target, o.condition, err.Error(), payload)
 }
 
-// sendQueue sends a message to a standard queue of the event's account.
-// Transient store errors are retried a few times.
-func (s *Service) sendQueue(ctx context.Context, ev *event, arn, body string, attrs map[string]sqs.MessageAttribute) error {
+// sendQueue sends a message to a standard queue of the event's account,
+// if the execution role may send to it. The message is one hop deeper than
+// the event, so that a loop back to the function through an event source
+// mapping is stopped. Transient store errors are retried a few times.
+func (s *Service) sendQueue(ctx context.Context, ev *event, arn, body string, attrs map[string]sqs.MessageAttribute, as execRole) error {
 	if s.cfg.Queues == nil {
 		return undeliverable("this server has no queue service")
 	}
-	region, account, _, err := sqs.ParseARN(arn)
+	region, account, name, err := sqs.ParseARN(arn)
 	if err != nil {
 		return undeliverable("%s is not a queue ARN", arn)
 	}
@@ -145,6 +155,16 @@ func (s *Service) sendQueue(ctx context.Context, ev *event, arn, body string, at
 		}
 		return err
 	}
+	queuePolicy := func(ctx context.Context) (*policy.Policy, error) {
+		p, err := s.cfg.Queues.QueuePolicy(ctx, arn)
+		if awserr.IsType(err, awserr.SQSQueueDoesNotExist) {
+			return nil, nil // deleted meanwhile: the send reports it
+		}
+		return p, err
+	}
+	if err := s.allowed(ctx, as, "sqs:SendMessage", arn, account, queuePolicy); err != nil {
+		return err
+	}
 	if q.FIFO {
 		return undeliverable("queue %s is a FIFO queue; only standard queues take asynchronous invocation records", arn)
 	}
@@ -156,7 +176,7 @@ func (s *Service) sendQueue(ctx context.Context, ev *event, arn, body string, at
 		return undeliverable("the message (%d bytes) exceeds the queue's maximum message size (%d bytes)", size, q.MaximumMessageSize)
 	}
 	for try := 0; ; try++ {
-		_, err = s.cfg.Queues.Send(ctx, arn, body, attrs)
+		_, err = s.cfg.Queues.SendMessage(ctx, account, name, sqs.SendInput{Body: body, Attributes: attrs, SenderID: account, Depth: ev.Depth + 1})
 		if err == nil {
 			return nil
 		}
@@ -176,8 +196,9 @@ func (s *Service) sendQueue(ctx context.Context, ev *event, arn, body string, at
 }
 
 // sendFunction invokes a destination function asynchronously with the
-// record as its event, one hop deeper in the event's chain.
-func (s *Service) sendFunction(ctx context.Context, ev *event, arn, kind string, record []byte) error {
+// record as its event, one hop deeper in the event's chain, if the
+// execution role may invoke it.
+func (s *Service) sendFunction(ctx context.Context, ev *event, arn, kind string, record []byte, as execRole) error {
 	ref, err := functions.ParseFunctionARN(arn, s.cfg.Region)
 	if err != nil {
 		return undeliverable("%s is not a function ARN of this region", arn)
@@ -192,6 +213,17 @@ func (s *Service) sendFunction(ctx context.Context, ev *event, arn, kind string,
 	}
 	if len(record) > MaxPayload {
 		return undeliverable("the invocation record (%d bytes) exceeds the %d-byte limit of an asynchronous invocation", len(record), MaxPayload)
+	}
+	target := ref
+	functionPolicy := func(ctx context.Context) (*policy.Policy, error) {
+		p, err := s.cfg.Functions.ResourcePolicy(ctx, target)
+		if awserr.IsType(err, awserr.ResourceNotFound) {
+			return nil, nil // deleted meanwhile: resolving reports it
+		}
+		return p, err
+	}
+	if err := s.allowed(ctx, as, "lambda:InvokeFunction", arn, ref.Account, functionPolicy); err != nil {
+		return err
 	}
 	if ref.Qualifier == "" {
 		ref.Qualifier = functions.LatestVersion
@@ -214,6 +246,20 @@ func (s *Service) sendFunction(ctx context.Context, ev *event, arn, kind string,
 	pctx, cancel := context.WithTimeout(ctx, settleTimeout)
 	defer cancel()
 	return s.publishNew(pctx, next, ev.ID+"/"+kind)
+}
+
+// allowed asks whether the execution role may perform action on a
+// destination (resource, of resourceAccount, with its resource-based
+// policy): a refusal is undeliverable, another error transient.
+func (s *Service) allowed(ctx context.Context, as execRole, action, resource, resourceAccount string, resourcePolicy func(context.Context) (*policy.Policy, error)) error {
+	err := s.cfg.AuthorizeRole(ctx, as.arn, as.session, action, resource, resourceAccount, resourcePolicy)
+	if err == nil {
+		return nil
+	}
+	if e := (*awserr.Error)(nil); errors.As(err, &e) && e.Type == awserr.AccessDenied {
+		return undeliverable("the function's execution role %s is not allowed %s on %s: %s", as.arn, action, resource, e.Message)
+	}
+	return fmt.Errorf("authorize the execution role: %w", err)
 }
 
 // functionARN is the ARN an event invoked: the function's with the

@@ -17,6 +17,7 @@ import (
 	"github.com/cloister/cloister/internal/api"
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/functions"
+	"github.com/cloister/cloister/internal/iam"
 	"github.com/cloister/cloister/internal/store"
 )
 
@@ -155,9 +156,10 @@ func (s *Service) process(ctx context.Context, m jetstream.Msg) {
 	}
 }
 
-// targets are where an event's outcome goes.
+// targets are where an event's outcome goes, and as whom.
 type targets struct {
 	onSuccess, onFailure, dlq string
+	exec                      execRole
 }
 
 // handle runs an event and settles it: it is acknowledged after its
@@ -181,7 +183,7 @@ func (s *Service) handle(ctx context.Context, m jetstream.Msg, ev *event, log *s
 		return fmt.Errorf("event invoke config: %w", err)
 	}
 	maxRetries, maxAge := defaultRetries, defaultMaxAge
-	var t targets
+	t := targets{exec: execRole{arn: fn.Config.Role, session: iam.LambdaSessionName(fn.Config.FunctionName)}}
 	if conf != nil {
 		if conf.MaximumRetryAttempts != nil {
 			maxRetries = *conf.MaximumRetryAttempts
@@ -269,7 +271,7 @@ func (s *Service) handle(ctx context.Context, m jetstream.Msg, ev *event, log *s
 	}
 	if t.onSuccess != "" {
 		o := outcome{condition: condSuccess, invokeCount: ev.Attempt + 1, status: 200, version: res.ExecutedVersion, response: res.Payload}
-		if err := s.deliverRecord(ctx, ev, payload, t.onSuccess, kindOnSuccess, o, log); err != nil {
+		if err := s.deliverRecord(ctx, ev, payload, t.onSuccess, kindOnSuccess, o, t.exec, log); err != nil {
 			return err
 		}
 	}

@@ -49,18 +49,25 @@
 // it as the message body, a function as its event, invoked asynchronously
 // one hop deeper. A dead-letter queue gets the event itself with the
 // message attributes RequestID, ErrorCode and ErrorMessage. Only standard
-// queues and functions of the event's own account are delivered to.
+// queues and functions of the event's own account are delivered to, and
+// only when the execution role of the function the event invoked is
+// allowed sqs:SendMessage on the queue or lambda:InvokeFunction on the
+// function (Config.AuthorizeRole decides, as a session of the role, with
+// the queue's or function's policy). A message sent to a queue is one hop
+// deeper than its event (see Recursion).
 //
 // Nothing disappears silently: a delivery that fails (queue deleted,
-// message too large, FIFO queue, another account), a failed event without
+// message too large, FIFO queue, another account, not allowed to the
+// execution role), a failed event without
 // failure targets and a dropped event are logged with the request id and
 // kept in the stream LAMBDA_ASYNC_UNDELIVERED for 14 days (Service.Undelivered).
 //
 // # Recursion
 //
 // Every event carries its depth (invocations that led to it) and lineage.
-// A function destination's event is one deeper; so is an Invoke whose
-// api.InvokeRequest carries Depth. An event at depth MaxDepth (16) does not
+// A function destination's event is one deeper, and so is a queue
+// destination's message (an event source mapping stops a loop through it);
+// so is an Invoke whose api.InvokeRequest carries Depth. An event at depth MaxDepth (16) does not
 // run: it fails to OnFailure and the dead-letter queue with a
 // RecursiveInvocationException, and a warning is logged.
 //

@@ -183,8 +183,12 @@ func openStack(p *platform, dataDir string, cfg async.Config) (*stack, error) {
 		return fail(err)
 	}
 	s.account = acct.ID
-	// The execution role functions run as: it trusts Lambda.
+	// The execution role functions run as: it trusts Lambda, and may send
+	// to queues and invoke functions, as destinations need.
 	if _, err := s.ids.CreateRole(ctx, s.account, iam.CreateRoleInput{Name: "lambda-role", Trust: lambdaTrust}); err != nil && !awserr.IsType(err, awserr.EntityAlreadyExists) {
+		return fail(err)
+	}
+	if err := s.ids.PutInlinePolicy(ctx, s.account, iam.KindRole, "lambda-role", "destinations", deliverPolicy); err != nil {
 		return fail(err)
 	}
 	s.fns, err = functions.Open(ctx, s.st, functions.Config{
@@ -207,6 +211,7 @@ func openStack(p *platform, dataDir string, cfg async.Config) (*stack, error) {
 		return fail(err)
 	}
 	cfg.Region, cfg.Functions, cfg.DataPlane, cfg.Queues, cfg.Now = region, s.fns, s.runs, s.queues, s.clock.Now
+	cfg.AuthorizeRole = s.ids.AuthorizeRole
 	if s.events, err = async.Open(ctx, s.st, cfg); err != nil {
 		return fail(err)
 	}
@@ -405,6 +410,7 @@ func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 type fnSpec struct {
 	timeout int32
 	dlq     string // DeadLetterConfig target
+	role    string // execution role ARN; lambda-role when empty
 }
 
 // create makes a function (testdata/fn) and waits until it is Active. It
@@ -419,9 +425,13 @@ func (h *harness) create(t testing.TB, name string, s fnSpec) string {
 
 func createFn(t testing.TB, st *stack, name string, s fnSpec) string {
 	t.Helper()
+	role := s.role
+	if role == "" {
+		role = "arn:aws:iam::" + st.account + ":role/lambda-role"
+	}
 	in := &functions.CreateInput{
 		FunctionName: aws.String(name), Runtime: aws.String("provided.al2023"), Handler: aws.String("bootstrap"),
-		Role: aws.String("arn:aws:iam::" + st.account + ":role/lambda-role"), Code: &functions.FunctionCode{ZipFile: fnZip},
+		Role: aws.String(role), Code: &functions.FunctionCode{ZipFile: fnZip},
 	}
 	if s.timeout > 0 {
 		in.Timeout = aws.Int(int(s.timeout))
@@ -559,3 +569,29 @@ func uniqueName(t testing.TB) string {
 
 // lambdaTrust is the trust policy of an execution role.
 const lambdaTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+
+// deliverPolicy lets an execution role deliver to every destination.
+const deliverPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:SendMessage","lambda:InvokeFunction"],"Resource":"*"}]}`
+
+// role creates an execution role (it trusts Lambda) with inline policies
+// and returns its ARN.
+func (h *harness) role(t testing.TB, name string, policies ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	r, err := h.ids.CreateRole(ctx, h.account, iam.CreateRoleInput{Name: name, Trust: lambdaTrust})
+	if err != nil {
+		t.Fatalf("create role %s: %v", name, err)
+	}
+	for i, doc := range policies {
+		if err := h.ids.PutInlinePolicy(ctx, h.account, iam.KindRole, name, fmt.Sprintf("p%d", i), doc); err != nil {
+			t.Fatalf("put policy of %s: %v", name, err)
+		}
+	}
+	t.Cleanup(func() {
+		for i := range policies {
+			_ = h.ids.DeleteInlinePolicy(context.Background(), h.account, iam.KindRole, name, fmt.Sprintf("p%d", i))
+		}
+		_ = h.ids.DeleteRole(context.Background(), h.account, name)
+	})
+	return r.ARN()
+}

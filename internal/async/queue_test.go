@@ -12,6 +12,7 @@ import (
 	"github.com/cloister/cloister/internal/api"
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/functions"
+	"github.com/cloister/cloister/internal/policy"
 	"github.com/cloister/cloister/internal/runtimes"
 	"github.com/cloister/cloister/internal/store"
 )
@@ -21,6 +22,11 @@ type noDataPlane struct{}
 
 func (noDataPlane) Invoke(context.Context, *api.InvokeRequest) (*api.InvokeResult, error) {
 	return nil, errors.New("no data plane in this test")
+}
+
+// denyAll is role authorization for tests that deliver nothing.
+func denyAll(context.Context, string, string, string, string, string, func(context.Context) (*policy.Policy, error)) error {
+	return awserr.New(awserr.AccessDenied, "no deliveries in this test")
 }
 
 // externalStore starts a JetStream server with NATS's default limits (a
@@ -60,7 +66,7 @@ func TestEnqueueKeepsMessagesSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(ctx, st, Config{Region: "us-east-1", Functions: fns, DataPlane: noDataPlane{}})
+	s, err := Open(ctx, st, Config{Region: "us-east-1", Functions: fns, DataPlane: noDataPlane{}, AuthorizeRole: denyAll})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/cloister/cloister/internal/api"
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/functions"
+	"github.com/cloister/cloister/internal/policy"
 	"github.com/cloister/cloister/internal/sqs"
 	"github.com/cloister/cloister/internal/store"
 )
@@ -74,6 +75,14 @@ type Config struct {
 	// Queues delivers to SQS destinations and dead-letter queues; without
 	// it those deliveries fail (and are recorded as undelivered).
 	Queues *sqs.Service
+	// AuthorizeRole decides whether a function's execution role may call
+	// an action on a resource (cmd wires it to iam.Service.AuthorizeRole;
+	// it returns an AccessDeniedException error to deny). Outcomes go to a
+	// destination or dead-letter queue only when the role of the function
+	// the event invoked may send to it (sqs:SendMessage) or invoke it
+	// (lambda:InvokeFunction), as in Lambda.
+	AuthorizeRole func(ctx context.Context, roleARN, sessionName, action, resource, resourceAccount string,
+		resourcePolicy func(context.Context) (*policy.Policy, error)) error
 	// Workers bounds the invocations the dispatcher runs at once
 	// (default 32).
 	Workers int
@@ -123,8 +132,8 @@ type Service struct {
 // stream of undeliverable outcomes and the payload store. Start runs the
 // dispatcher; Enqueue works as soon as Open returns.
 func Open(ctx context.Context, st *store.Store, cfg Config) (*Service, error) {
-	if cfg.Region == "" || cfg.Functions == nil || cfg.DataPlane == nil {
-		return nil, errors.New("async: region, functions and data plane are required")
+	if cfg.Region == "" || cfg.Functions == nil || cfg.DataPlane == nil || cfg.AuthorizeRole == nil {
+		return nil, errors.New("async: region, functions, data plane and role authorization are required")
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 32

@@ -253,9 +253,9 @@ func TestCreateValidation(t *testing.T) {
 			})},
 		{"unknown queue", "InvalidParameterValueException", noQueue,
 			with(func(in *lambda.CreateEventSourceMappingInput) { in.EventSourceArn = aws.String(q.arn + "-nope") })},
-		{"another account's queue", "InvalidParameterValueException", "The provided execution role does not have permissions to call ReceiveMessage on SQS",
+		{"another account's queue", "InvalidParameterValueException", "The function execution role does not have permissions to call ReceiveMessage on SQS",
 			with(func(in *lambda.CreateEventSourceMappingInput) { in.EventSourceArn = aws.String(otherQ.arn) })},
-		{"another account's missing queue", "InvalidParameterValueException", "The provided execution role does not have permissions to call ReceiveMessage on SQS",
+		{"another account's missing queue", "InvalidParameterValueException", "The function execution role does not have permissions to call ReceiveMessage on SQS",
 			with(func(in *lambda.CreateEventSourceMappingInput) { in.EventSourceArn = aws.String(otherQ.arn + "-nope") })},
 		{"stream source", "InvalidParameterValueException", "Event sources of type kinesis are not supported by this server: only Amazon SQS queues can be mapped.",
 			with(func(in *lambda.CreateEventSourceMappingInput) {
@@ -451,7 +451,8 @@ func sorted(s []string) []string {
 
 // TestCrossAccountQueue maps another account's queue once its policy
 // grants the function's execution role (by naming the role or the
-// function's account) and not before.
+// function's account) and not before; the role's own policies must allow
+// it too.
 func TestCrossAccountQueue(t *testing.T) {
 	t.Parallel()
 	h := get(t)
@@ -491,7 +492,7 @@ func TestCrossAccountQueue(t *testing.T) {
 			if err == nil {
 				t.Fatal("mapped another account's queue without a grant")
 			}
-			want := "The provided execution role does not have permissions to call " + tc.missing + " on SQS"
+			want := "The function execution role does not have permissions to call " + tc.missing + " on SQS"
 			if code, msg := apiError(t, err); code != "InvalidParameterValueException" || msg != want {
 				t.Errorf("got %s: %q, want %q", code, msg, want)
 			}
@@ -511,5 +512,21 @@ func TestCrossAccountQueue(t *testing.T) {
 	t.Run("the account", func(t *testing.T) {
 		grant(h.account, all...)
 		h.createMapping(t, h.lambda, in, "Disabled")
+	})
+	t.Run("a role without an identity policy", func(t *testing.T) {
+		// The queue's policy grants the role, but the role itself is
+		// not allowed to consume queues.
+		bare := h.createRole(t, h.account, name+"-bare")
+		h.createFunctionAs(t, h.lambda, bare, name+"-bare", nil)
+		grant(bare, all...)
+		_, err := h.lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{
+			EventSourceArn: aws.String(theirs.arn), FunctionName: aws.String(name + "-bare"), Enabled: aws.Bool(false)})
+		want := "The function execution role does not have permissions to call ReceiveMessage on SQS"
+		if err == nil {
+			t.Fatal("mapped another account's queue with a role that may not consume it")
+		}
+		if code, msg := apiError(t, err); code != "InvalidParameterValueException" || msg != want {
+			t.Errorf("got %s: %q, want %q", code, msg, want)
+		}
 	})
 }

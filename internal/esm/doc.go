@@ -48,6 +48,29 @@
 // receiving (so no receive count is spent) until the function or queue
 // exists again.
 //
+// # Access
+//
+// Lambda polls with the function's execution role, so a mapping needs the
+// role to be allowed sqs:ReceiveMessage, sqs:DeleteMessage and
+// sqs:GetQueueAttributes on the queue: by its identity-based policies
+// (within its permissions boundary and its account's guardrails), and for
+// a queue of another account by the queue's policy as well. Create, an
+// Update that changes the function or enables the mapping, and every
+// poller (again every minute, and when the role changes) ask
+// Config.AuthorizeRole as a session of the role; a refusal is Lambda's
+// InvalidParameterValueException, or a PROBLEM in LastProcessingResult
+// while the pollers wait.
+//
+// # Recursive loops
+//
+// A message a function sent while serving an invocation carries a depth
+// one more than that invocation's (package sqs stores it). A batch's
+// invocation has the depth of its deepest message. A message deeper than
+// MaxDepth (16, as direct invocations count) does not invoke the function:
+// it is left in flight, becomes visible after its visibility timeout and
+// so reaches the queue's dead-letter queue once its redrive policy says
+// so, and a warning is logged: Lambda's recursive loop detection.
+//
 // The package never authorizes API callers (package api does, before it
 // is called) and never runs code itself (the data plane does, through
 // Config.Invoke). It must never log message bodies, attribute values,

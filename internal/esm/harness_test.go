@@ -77,7 +77,7 @@ func buildConsumer() ([]byte, error) {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/consumer")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./testdata/consumer")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build consumer: %v\n%s", err, out)
@@ -109,6 +109,10 @@ func zipBootstrap(data []byte, mode os.FileMode) ([]byte, error) {
 
 // lambdaTrust is the trust policy of an execution role.
 const lambdaTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+
+// consumeQueues is an identity policy that lets an execution role consume
+// queues, as a mapping needs (AWSLambdaSQSQueueExecutionRole's actions).
+const consumeQueues = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:ReceiveMessage","sqs:DeleteMessage","sqs:GetQueueAttributes"],"Resource":"*"}]}`
 
 // harness is one running Cloister.
 type harness struct {
@@ -188,8 +192,12 @@ func newHarness() (*harness, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// Each account's execution role may consume queues.
 	for _, a := range []string{h.account, h.other} {
 		if _, err := h.ids.CreateRole(ctx, a, iam.CreateRoleInput{Name: "lambda-role", Trust: lambdaTrust}); err != nil {
+			return fail(err)
+		}
+		if err := h.ids.PutInlinePolicy(ctx, a, iam.KindRole, "lambda-role", "consume-queues", consumeQueues); err != nil {
 			return fail(err)
 		}
 	}
@@ -248,19 +256,7 @@ func newHarness() (*harness, error) {
 	if err := h.queues.Start(ctx); err != nil {
 		return fail(err)
 	}
-	h.mappings, err = esm.Open(ctx, h.st, esm.Config{
-		Region: region, Functions: h.fns, Queues: h.queues, Logger: testLogger, PollWait: time.Second,
-		Invoke: h.rec.wrap(func(ctx context.Context, in esm.Invocation) (esm.Result, error) {
-			if h.inv == nil {
-				return esm.Result{}, awserr.New(awserr.ServiceUnavailable, "no data plane without root")
-			}
-			res, err := h.inv.Invoke(ctx, &api.InvokeRequest{RequestID: in.RequestID, Function: in.Function, Payload: in.Payload})
-			if err != nil {
-				return esm.Result{}, err
-			}
-			return esm.Result{Payload: res.Payload, FunctionError: res.FunctionError}, nil
-		}),
-	})
+	h.mappings, err = esm.Open(ctx, h.st, h.esmConfig())
 	if err != nil {
 		return fail(err)
 	}
@@ -282,6 +278,49 @@ func newHarness() (*harness, error) {
 	h.lambda, h.sqs = h.clients(key)
 	h.otherLambda, h.otherSQS = h.clients(otherKey)
 	return h, nil
+}
+
+// esmConfig is the mapping service's configuration, as cmd/cloister/run.go
+// wires it: the data plane (wrapped by the recorder) and the identity
+// service's role authorization.
+func (h *harness) esmConfig() esm.Config {
+	return esm.Config{
+		Region: region, Functions: h.fns, Queues: h.queues, Logger: testLogger, PollWait: time.Second,
+		AuthorizeRole: h.ids.AuthorizeRole,
+		Invoke: h.rec.wrap(func(ctx context.Context, in esm.Invocation) (esm.Result, error) {
+			if h.inv == nil {
+				return esm.Result{}, awserr.New(awserr.ServiceUnavailable, "no data plane without root")
+			}
+			res, err := h.inv.Invoke(ctx, &api.InvokeRequest{RequestID: in.RequestID, Function: in.Function, Payload: in.Payload, Depth: in.Depth})
+			if err != nil {
+				return esm.Result{}, err
+			}
+			return esm.Result{Payload: res.Payload, FunctionError: res.FunctionError}, nil
+		}),
+	}
+}
+
+// createRole makes an execution role (it trusts Lambda) with inline
+// policies and returns its ARN.
+func (h *harness) createRole(t testing.TB, account, name string, policies ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	r, err := h.ids.CreateRole(ctx, account, iam.CreateRoleInput{Name: name, Trust: lambdaTrust})
+	if err != nil {
+		t.Fatalf("create role %s: %v", name, err)
+	}
+	for i, doc := range policies {
+		if err := h.ids.PutInlinePolicy(ctx, account, iam.KindRole, name, fmt.Sprintf("p%d", i), doc); err != nil {
+			t.Fatalf("put policy of %s: %v", name, err)
+		}
+	}
+	t.Cleanup(func() {
+		for i := range policies {
+			_ = h.ids.DeleteInlinePolicy(context.Background(), account, iam.KindRole, name, fmt.Sprintf("p%d", i))
+		}
+		_ = h.ids.DeleteRole(context.Background(), account, name)
+	})
+	return r.ARN()
 }
 
 func (h *harness) clients(key iam.Key) (*lambda.Client, *awssqs.Client) {
@@ -341,11 +380,7 @@ func uniqueName(t testing.TB) string {
 // API) and waits until it is Active.
 func (h *harness) createFunction(t testing.TB, c *lambda.Client, account, name string) string {
 	t.Helper()
-	code, err := zipBootstrap([]byte("#!/bin/sh\nexit 1\n"), 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h.createFunctionWith(t, c, account, name, code)
+	return h.createFunctionWith(t, c, account, name, nil)
 }
 
 // createConsumer makes a function running testdata/consumer.
@@ -359,10 +394,23 @@ func (h *harness) createConsumer(t testing.TB, name string) string {
 
 func (h *harness) createFunctionWith(t testing.TB, c *lambda.Client, account, name string, code []byte) string {
 	t.Helper()
+	return h.createFunctionAs(t, c, "arn:aws:iam::"+account+":role/lambda-role", name, code)
+}
+
+// createFunctionAs makes a function with the execution role roleARN; nil
+// code is code that never runs (for tests of the API).
+func (h *harness) createFunctionAs(t testing.TB, c *lambda.Client, roleARN, name string, code []byte) string {
+	t.Helper()
 	ctx := context.Background()
+	if code == nil {
+		var err error
+		if code, err = zipBootstrap([]byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	out, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
-		Role: aws.String("arn:aws:iam::" + account + ":role/lambda-role"), Code: &lambdatypes.FunctionCode{ZipFile: code},
+		Role: aws.String(roleARN), Code: &lambdatypes.FunctionCode{ZipFile: code},
 		Timeout: aws.Int32(30),
 	})
 	if err != nil {
@@ -508,6 +556,7 @@ type recorder struct {
 // call is one recorded invocation.
 type call struct {
 	Payload  []byte
+	Depth    int
 	Response []byte
 	FuncErr  string
 	Err      error
@@ -527,7 +576,7 @@ func (r *recorder) wrap(f func(context.Context, esm.Invocation) (esm.Result, err
 		res, err := f(ctx, in)
 		r.mu.Lock()
 		r.inFlight[name]--
-		r.calls[name] = append(r.calls[name], call{Payload: in.Payload, Response: res.Payload, FuncErr: res.FunctionError, Err: err})
+		r.calls[name] = append(r.calls[name], call{Payload: in.Payload, Depth: in.Depth, Response: res.Payload, FuncErr: res.FunctionError, Err: err})
 		r.mu.Unlock()
 		r.total.Add(1)
 		return res, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/functions"
+	"github.com/cloister/cloister/internal/iam"
 	"github.com/cloister/cloister/internal/policy"
 	"github.com/cloister/cloister/internal/sqs"
 	"github.com/cloister/cloister/internal/store"
@@ -153,6 +154,7 @@ func (s *Service) Update(ctx context.Context, account, uuid string, in *UpdateIn
 		}
 		ref, fn = &r, f
 	}
+	checked := "" // the (function, queue) pair whose access was checked
 	for attempt := 0; ; attempt++ {
 		cur, rev, err := s.load(ctx, account, uuid)
 		if err != nil {
@@ -196,10 +198,22 @@ func (s *Service) Update(ctx context.Context, account, uuid string, in *UpdateIn
 		if err := checkBatching(&rec); err != nil {
 			return nil, err
 		}
-		if fn != nil && queueAccount(rec.QueueARN) != account {
-			// Another function: its execution role must be granted too.
-			if err := s.checkQueue(ctx, account, fn, rec.QueueARN); err != nil {
-				return nil, err
+		// Another function's execution role, or a mapping being enabled,
+		// must be allowed to consume the queue.
+		if key := rec.FunctionARN + "\x00" + rec.QueueARN; checked != key {
+			check := fn
+			if check == nil && rec.Enabled && !cur.Enabled {
+				f, err := s.cfg.Functions.Get(ctx, rec.Function)
+				if err != nil && !awserr.IsType(err, awserr.ResourceNotFound) {
+					return nil, err
+				}
+				check = f // nil when the function is gone: its pollers report that
+			}
+			if check != nil {
+				if err := s.checkQueue(ctx, account, check, rec.QueueARN); err != nil {
+					return nil, err
+				}
+				checked = key
 			}
 		}
 		rec.Claim = claimKey(account, rec.QueueARN, rec.FunctionARN)
@@ -378,16 +392,19 @@ func nonexistentQueue() error {
 	return invalidParam("Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue does not exist for this wsdl version.")
 }
 
-// noQueueAccess is Lambda's answer when the queue may not be read.
+// noQueueAccess is Lambda's answer when the function's execution role may
+// not consume the queue.
 func noQueueAccess(action string) error {
-	return invalidParam("The provided execution role does not have permissions to call %s on SQS", action)
+	return invalidParam("The function execution role does not have permissions to call %s on SQS", action)
 }
 
-// checkQueue checks that the queue exists and that the function may
-// consume it: its account owns the queue, or the queue's policy grants the
-// function's execution role (by naming the role, its account, or everyone)
-// ReceiveMessage, DeleteMessage and GetQueueAttributes. Whether a queue of
-// another account exists is revealed only to functions it grants.
+// consumeActions are what a function's execution role must be allowed on a
+// queue for a mapping to poll it, in the order Lambda reports them.
+var consumeActions = []string{"ReceiveMessage", "DeleteMessage", "GetQueueAttributes"}
+
+// checkQueue checks that the queue exists and that the function's
+// execution role may consume it (see queueGrants). Whether a queue of
+// another account exists is revealed only to roles it grants.
 func (s *Service) checkQueue(ctx context.Context, account string, fn *functions.Function, queueARN string) error {
 	_, owner, _, err := sqs.ParseARN(queueARN)
 	if err != nil {
@@ -399,48 +416,42 @@ func (s *Service) checkQueue(ctx context.Context, account string, fn *functions.
 	case awserr.IsType(err, awserr.SQSQueueDoesNotExist) && owner == account:
 		return nonexistentQueue()
 	case awserr.IsType(err, awserr.SQSQueueDoesNotExist):
-		return noQueueAccess("ReceiveMessage")
+		return noQueueAccess(consumeActions[0])
 	default:
 		return err
 	}
-	if q.Account == account {
-		return nil
-	}
-	if action, err := s.queueGrants(ctx, account, fn, q); err != nil {
+	action, err := s.queueGrants(ctx, fn, q)
+	if err != nil {
 		return err
-	} else if action != "" {
+	}
+	if action != "" {
 		return noQueueAccess(action)
 	}
 	return nil
 }
 
-// queueGrants evaluates a queue's policy for a function of another
-// account, as a session of its execution role, and returns the first
-// action it does not grant ("" when it grants them all).
-func (s *Service) queueGrants(ctx context.Context, account string, fn *functions.Function, q sqs.Queue) (string, error) {
-	pol, err := s.cfg.Queues.QueuePolicy(ctx, q.ARN)
-	if err != nil {
+// queueGrants asks, as Lambda does, whether a session of the function's
+// execution role may call ReceiveMessage, DeleteMessage and
+// GetQueueAttributes on the queue: the role's identity-based policies
+// (within its permissions boundary and its account's guardrails) must
+// allow them, and for a queue of another account the queue's policy too.
+// It returns the first action that is not allowed ("" when all are).
+func (s *Service) queueGrants(ctx context.Context, fn *functions.Function, q sqs.Queue) (string, error) {
+	queuePolicy := func(ctx context.Context) (*policy.Policy, error) {
+		p, err := s.cfg.Queues.QueuePolicy(ctx, q.ARN)
 		if awserr.IsType(err, awserr.SQSQueueDoesNotExist) {
-			return "ReceiveMessage", nil
+			return nil, nil // deleted meanwhile: no grant
 		}
-		return "", err
+		return p, err
 	}
-	principal := policy.Principal{Type: policy.TypeRoot, Account: account, ARN: "arn:aws:iam::" + account + ":root", UserID: account}
-	if role := fn.Config.Role; role != "" {
-		roleName := role[strings.LastIndexByte(role, '/')+1:]
-		principal = policy.Principal{
-			Type: policy.TypeAssumedRole, Account: account, RoleARN: role,
-			ARN: "arn:aws:sts::" + account + ":assumed-role/" + roleName + "/" + fn.Config.FunctionName,
-		}
-	}
-	for _, action := range []string{"ReceiveMessage", "DeleteMessage", "GetQueueAttributes"} {
-		if pol == nil {
+	session := iam.LambdaSessionName(fn.Config.FunctionName)
+	for _, action := range consumeActions {
+		err := s.cfg.AuthorizeRole(ctx, fn.Config.Role, session, "sqs:"+action, q.ARN, q.Account, queuePolicy)
+		if awserr.IsType(err, awserr.AccessDenied) {
 			return action, nil
 		}
-		req := policy.Request{Principal: principal, Action: "sqs:" + action, Resource: q.ARN}
-		req.Context.SetTime(s.now())
-		if !pol.Check(req).Allowed() {
-			return action, nil
+		if err != nil {
+			return "", fmt.Errorf("esm: authorize the execution role: %w", err)
 		}
 	}
 	return "", nil

@@ -18,7 +18,6 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/cloister/cloister/internal/api"
 	"github.com/cloister/cloister/internal/esm"
 )
 
@@ -419,16 +418,7 @@ func TestTwoServers(t *testing.T) {
 	t.Parallel()
 	h := getInvoking(t)
 	ctx := context.Background()
-	second, err := esm.Open(ctx, h.st, esm.Config{
-		Region: region, Functions: h.fns, Queues: h.queues, Logger: testLogger, PollWait: time.Second,
-		Invoke: h.rec.wrap(func(ctx context.Context, in esm.Invocation) (esm.Result, error) {
-			res, err := h.inv.Invoke(ctx, &api.InvokeRequest{RequestID: in.RequestID, Function: in.Function, Payload: in.Payload})
-			if err != nil {
-				return esm.Result{}, err
-			}
-			return esm.Result{Payload: res.Payload, FunctionError: res.FunctionError}, nil
-		}),
-	})
+	second, err := esm.Open(ctx, h.st, h.esmConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,8 +27,8 @@ const (
 	settleTimeout = 30 * time.Second
 	// growInterval spaces out the addition of pollers.
 	growInterval = 10 * time.Millisecond
-	// accessRecheck is how often a poller of another account's queue
-	// re-evaluates the queue's policy.
+	// accessRecheck is how often a poller re-evaluates whether the
+	// function's execution role may consume the queue.
 	accessRecheck = time.Minute
 	// maxBackoff bounds the wait after a problem.
 	maxBackoff = 30 * time.Second
@@ -68,11 +68,12 @@ type runner struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	workers  int
-	lastGrow time.Time
-	result   string    // the LastProcessingResult last written or seen
-	accessAt time.Time // when another account's queue policy last allowed
+	mu        sync.Mutex
+	workers   int
+	lastGrow  time.Time
+	result    string    // the LastProcessingResult last written or seen
+	accessAt  time.Time // when the execution role was last allowed the queue
+	accessFor string    // the role and queue that check was for
 }
 
 func newRunner(s *Service, uuid string, rec *record, cfg *runConfig) *runner {
@@ -235,8 +236,8 @@ func (r *runner) exit() {
 }
 
 // ready resolves the mapping's function and checks that the mapping may
-// run: the function exists and is active, and a queue of another account
-// still grants access. Problems are recorded in LastProcessingResult.
+// run: the function exists and is active, and its execution role may
+// still consume the queue. Problems are recorded in LastProcessingResult.
 func (r *runner) ready(cfg *runConfig) (*functions.Function, bool) {
 	fn, err := r.s.cfg.Functions.Resolve(r.ctx, cfg.rec.Function, pickVersion)
 	if err != nil {
@@ -255,29 +256,28 @@ func (r *runner) ready(cfg *runConfig) (*functions.Function, bool) {
 		r.report("PROBLEM: Function is not active (state " + fn.Config.State + "): " + cfg.rec.FunctionARN)
 		return nil, false
 	}
-	if owner := queueAccount(cfg.rec.QueueARN); owner != cfg.rec.Account {
-		r.mu.Lock()
-		checked := time.Since(r.accessAt) < accessRecheck
-		r.mu.Unlock()
-		if !checked {
-			q, err := r.s.cfg.Queues.Queue(r.ctx, cfg.rec.QueueARN)
-			if err != nil {
-				r.queueProblem(err)
-				return nil, false
-			}
-			action, err := r.s.queueGrants(r.ctx, cfg.rec.Account, fn, q)
-			if err != nil {
-				r.queueProblem(err)
-				return nil, false
-			}
-			if action != "" {
-				r.report("PROBLEM: The queue's policy does not allow sqs:" + action + " for this account: " + cfg.rec.QueueARN)
-				return nil, false
-			}
-			r.mu.Lock()
-			r.accessAt = time.Now()
-			r.mu.Unlock()
+	key := fn.Config.Role + "\x00" + cfg.rec.QueueARN
+	r.mu.Lock()
+	checked := r.accessFor == key && time.Since(r.accessAt) < accessRecheck
+	r.mu.Unlock()
+	if !checked {
+		q, err := r.s.cfg.Queues.Queue(r.ctx, cfg.rec.QueueARN)
+		if err != nil {
+			r.queueProblem(err)
+			return nil, false
 		}
+		action, err := r.s.queueGrants(r.ctx, fn, q)
+		if err != nil {
+			r.queueProblem(err)
+			return nil, false
+		}
+		if action != "" {
+			r.report("PROBLEM: The function execution role does not have permissions to call " + action + " on SQS: " + cfg.rec.QueueARN)
+			return nil, false
+		}
+		r.mu.Lock()
+		r.accessAt, r.accessFor = time.Now(), key
+		r.mu.Unlock()
 	}
 	return fn, true
 }
@@ -361,11 +361,21 @@ func (r *runner) gather(cfg *runConfig, carry []pending) (batch, []pending, erro
 		}
 		got := make([]pending, 0, len(msgs))
 		var drop []string
+		loops, deepest := 0, 0
 		for i := range msgs {
 			m := &msgs[i]
 			rec := newRecord(m, cfg.rec.QueueARN, r.s.cfg.Region)
 			if !cfg.filters.match(&rec) {
 				drop = append(drop, m.ReceiptHandle)
+				continue
+			}
+			if m.Depth > MaxDepth {
+				// A recursive loop: the message does not invoke the
+				// function again. It stays in flight, becomes visible
+				// after its visibility timeout and so reaches the
+				// queue's dead-letter queue, if it has one, after
+				// maxReceiveCount receives.
+				loops, deepest = loops+1, max(deepest, m.Depth)
 				continue
 			}
 			enc, err := encodeRecord(&rec)
@@ -377,6 +387,10 @@ func (r *runner) gather(cfg *runConfig, carry []pending) (batch, []pending, erro
 		}
 		if len(drop) > 0 {
 			r.deleteAll(cfg.rec.QueueARN, drop)
+		}
+		if loops > 0 {
+			r.s.log.Warn("recursive loop stopped: messages sent by the chain of invocations they would continue are left to the queue's redrive policy",
+				"mapping", r.uuid, "function", cfg.rec.FunctionARN, "queue", cfg.rec.QueueARN, "messages", loops, "depth", deepest, "max_depth", MaxDepth)
 		}
 		rest = take(got)
 	}
@@ -392,9 +406,11 @@ func (r *runner) gather(cfg *runConfig, carry []pending) (batch, []pending, erro
 func (r *runner) process(cfg *runConfig, fn *functions.Function, q sqs.Queue, b batch) (throttled bool) {
 	recs := make([][]byte, len(b.items))
 	ids := make(map[string]bool, len(b.items))
+	depth := 0
 	for i, p := range b.items {
 		recs[i] = p.rec
 		ids[p.msg.MessageID] = true
+		depth = max(depth, p.msg.Depth)
 	}
 	payload := event(recs)
 	// Retry a throttled invocation while the messages stay invisible for
@@ -405,7 +421,7 @@ func (r *runner) process(cfg *runConfig, fn *functions.Function, q sqs.Queue, b 
 	ctx := context.WithoutCancel(r.ctx)
 	delay := 100 * time.Millisecond
 	for {
-		res, err := r.s.cfg.Invoke(ctx, Invocation{RequestID: newUUID(), Function: fn, Payload: payload})
+		res, err := r.s.cfg.Invoke(ctx, Invocation{RequestID: newUUID(), Function: fn, Payload: payload, Depth: depth})
 		if err == nil {
 			r.settle(cfg, b, ids, res)
 			return throttled
@@ -576,13 +592,4 @@ func pickVersion(primary string, weights map[string]float64) string {
 // jitter spreads retries of concurrent pollers: d plus up to 50%.
 func jitter(d time.Duration) time.Duration {
 	return d + time.Duration(rand.Int64N(int64(d)/2+1))
-}
-
-// queueAccount is the account part of a queue ARN.
-func queueAccount(arn string) string {
-	_, account, _, err := sqs.ParseARN(arn)
-	if err != nil {
-		return ""
-	}
-	return account
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloister/cloister/internal/functions"
+	"github.com/cloister/cloister/internal/policy"
 	"github.com/cloister/cloister/internal/sqs"
 	"github.com/cloister/cloister/internal/store"
 )
@@ -23,12 +24,22 @@ const (
 	claimsBucket   = "lambda_esm_claims"
 )
 
+// MaxDepth is how many invocations a chain of invocations that cause each
+// other may reach, as api.MaxDepth counts them: a message sent by a
+// function serving an invocation of depth d has depth d+1, and a message
+// deeper than MaxDepth does not invoke a function (Lambda's recursive loop
+// detection).
+const MaxDepth = 16
+
 // Invocation is one synchronous invocation a mapping asks the data plane
 // to run.
 type Invocation struct {
 	RequestID string
 	Function  *functions.Function
 	Payload   []byte
+	// Depth is the highest depth of the batch's messages: how many
+	// invocations led to this one (0 when a client sent them all).
+	Depth int
 }
 
 // Result is what an invocation returned: the function's response, and
@@ -47,6 +58,13 @@ type Config struct {
 	// to invoke.Service.Invoke). A TooManyRequestsException error means
 	// the function is throttled.
 	Invoke func(ctx context.Context, in Invocation) (Result, error)
+	// AuthorizeRole decides whether a function's execution role may call
+	// an action on a queue (cmd wires it to iam.Service.AuthorizeRole; it
+	// returns an AccessDeniedException error to deny). A mapping is created
+	// or enabled, and polls, only while its function's role may receive,
+	// delete and read the attributes of the queue's messages.
+	AuthorizeRole func(ctx context.Context, roleARN, sessionName, action, resource, resourceAccount string,
+		resourcePolicy func(context.Context) (*policy.Policy, error)) error
 	// MaxPollers caps the concurrent batches a mapping without
 	// MaximumConcurrency runs on this server (default: four per CPU, at
 	// least eight).
@@ -88,8 +106,8 @@ type indexEntry struct {
 // Open opens (creating on first use) the buckets the service needs. Start
 // runs its manager and pollers.
 func Open(ctx context.Context, st *store.Store, cfg Config) (*Service, error) {
-	if cfg.Region == "" || cfg.Functions == nil || cfg.Queues == nil || cfg.Invoke == nil {
-		return nil, errors.New("esm: region, functions, queues and invoke are required")
+	if cfg.Region == "" || cfg.Functions == nil || cfg.Queues == nil || cfg.Invoke == nil || cfg.AuthorizeRole == nil {
+		return nil, errors.New("esm: region, functions, queues, invoke and role authorization are required")
 	}
 	if cfg.MaxPollers <= 0 {
 		cfg.MaxPollers = max(8, 4*runtime.NumCPU())

@@ -69,12 +69,12 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 type Service struct {
 	defaultAccountID string
 	accounts         *store.Bucket
-	keys     *store.Bucket
-	sessions *store.Bucket
-	entities *store.Bucket
-	meta     *store.Bucket
-	log      *slog.Logger
-	now      func() time.Time
+	keys             *store.Bucket
+	sessions         *store.Bucket
+	entities         *store.Bucket
+	meta             *store.Bucket
+	log              *slog.Logger
+	now              func() time.Time
 
 	mu      sync.RWMutex
 	cache   map[string]Key // access keys by ID (users and roots)

@@ -49,6 +49,11 @@
 // dead-letter queue on its next receive, keeping its MessageId, send time
 // and attributes, deduplicated so that a crash mid-move leaves one copy.
 //
+// A message sent by a function (through the API, while it serves an
+// invocation) carries a depth, one more than that invocation's, in its
+// stored envelope: it moves with the message (delay, redrive), is never
+// shown to clients, and lets event source mappings stop recursive loops.
+//
 // # Receipt handles
 //
 // A receipt handle is the receive's coordinates (queue incarnation, stream

@@ -29,19 +29,29 @@ const (
 // a compact binary form: a magic byte and version, the body, then the user
 // and the system attributes, each a count followed by name, data type,
 // value kind (1 string, 2 binary) and value. Strings and byte values are a
-// uvarint length followed by their bytes.
+// uvarint length followed by their bytes. Version 2 adds, last, the
+// message's depth as a uvarint; a message of depth 0 is written as version
+// 1, which servers that predate the depth still read.
 type envelope struct {
 	Body   string
 	Attrs  map[string]MessageAttribute
 	System map[string]MessageAttribute
+	// Depth is internal, never shown to clients: how many invocations led
+	// to the message (see SendInput.Depth).
+	Depth int
 }
 
 const (
 	envelopeMagic   = 'Q'
 	envelopeVersion = 1
+	// envelopeDepthVersion is the version of envelopes with a depth.
+	envelopeDepthVersion = 2
 	// maxEnvelopeAttrs bounds the attribute count a stored envelope may
 	// declare (the send path allows 10 user attributes and 1 system one).
 	maxEnvelopeAttrs = 64
+	// maxEnvelopeDepth bounds the depth a stored envelope may declare; a
+	// chain is stopped long before.
+	maxEnvelopeDepth = 1 << 16
 )
 
 var errBadEnvelope = errors.New("sqs: malformed stored message")
@@ -54,11 +64,19 @@ func (e *envelope) marshal() []byte {
 	for k, a := range e.System {
 		n += len(k) + len(a.DataType) + len(a.StringValue) + len(a.BinaryValue) + 3*binary.MaxVarintLen64 + 1
 	}
+	version := byte(envelopeVersion)
+	if e.Depth > 0 {
+		version = envelopeDepthVersion
+		n += binary.MaxVarintLen64
+	}
 	b := make([]byte, 0, n)
-	b = append(b, envelopeMagic, envelopeVersion)
+	b = append(b, envelopeMagic, version)
 	b = appendString(b, e.Body)
 	b = appendAttrs(b, e.Attrs)
 	b = appendAttrs(b, e.System)
+	if e.Depth > 0 {
+		b = binary.AppendUvarint(b, uint64(e.Depth))
+	}
 	return b
 }
 
@@ -88,13 +106,20 @@ func appendAttrs(b []byte, attrs map[string]MessageAttribute) []byte {
 // may come from an external cluster that others can write to.
 func unmarshalEnvelope(b []byte) (envelope, error) {
 	var e envelope
-	if len(b) < 2 || b[0] != envelopeMagic || b[1] != envelopeVersion {
+	if len(b) < 2 || b[0] != envelopeMagic || (b[1] != envelopeVersion && b[1] != envelopeDepthVersion) {
 		return e, errBadEnvelope
 	}
 	r := reader{b: b[2:]}
 	e.Body = string(r.bytes())
 	e.Attrs = r.attrs()
 	e.System = r.attrs()
+	if b[1] == envelopeDepthVersion {
+		d := r.uvarint()
+		if r.err == nil && (d == 0 || d > maxEnvelopeDepth) {
+			r.err = errBadEnvelope // depth 0 is written as version 1
+		}
+		e.Depth = int(d)
+	}
 	if r.err != nil || len(r.b) != 0 {
 		return envelope{}, errBadEnvelope
 	}

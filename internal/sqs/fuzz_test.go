@@ -69,13 +69,22 @@ func FuzzEnvelope(f *testing.F) {
 	f.Add((&envelope{Body: "x"}).marshal())
 	f.Add([]byte{envelopeMagic, envelopeVersion})
 	f.Add([]byte{envelopeMagic, envelopeVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	deep := e
+	deep.Depth = 17
+	f.Add(deep.marshal())
+	f.Add((&envelope{Body: "x", Depth: maxEnvelopeDepth}).marshal())
+	f.Add([]byte{envelopeMagic, envelopeDepthVersion, 1, 'x', 0, 0, 0})
+	f.Add([]byte{envelopeMagic, envelopeDepthVersion, 1, 'x', 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := unmarshalEnvelope(b)
 		if err != nil {
 			return
 		}
+		if got.Depth < 0 || got.Depth > maxEnvelopeDepth {
+			t.Fatalf("decoded depth %d", got.Depth)
+		}
 		again, err := unmarshalEnvelope(got.marshal())
-		if err != nil || again.Body != got.Body || !sameAttrs(again.Attrs, got.Attrs) || !sameAttrs(again.System, got.System) {
+		if err != nil || again.Body != got.Body || !sameAttrs(again.Attrs, got.Attrs) || !sameAttrs(again.System, got.System) || again.Depth != got.Depth {
 			t.Fatalf("envelope %+v did not round-trip: %+v, %v", got, again, err)
 		}
 	})

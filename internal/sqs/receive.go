@@ -37,6 +37,9 @@ type Message struct {
 	SequenceNumber  string
 	// DeadLetterSourceARN is the queue a dead-lettered message came from.
 	DeadLetterSourceARN string
+	// Depth is the message's depth (SendInput.Depth): internal, not an
+	// SQS attribute.
+	Depth int
 }
 
 // System attribute names (ReceiveMessage's AttributeNames).
@@ -287,6 +290,7 @@ func (s *Service) decode(m stored) (Message, error) {
 		GroupID:             m.header.Get(hdrGroup),
 		DeduplicationID:     m.header.Get(hdrDedup),
 		DeadLetterSourceARN: m.header.Get(hdrSource),
+		Depth:               env.Depth,
 	}
 	if msg.MessageID == "" {
 		msg.MessageID = messageID(m.stream, m.seq)

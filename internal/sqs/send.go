@@ -33,6 +33,12 @@ type SendInput struct {
 	// SenderID is reported as the message's SenderId (the sending
 	// principal's user id, or the account id).
 	SenderID string
+	// Depth is how many invocations led to the message: one more than the
+	// depth of the invocation whose function sent it, 0 for a message a
+	// client sent. It is stored with the message, kept when the message
+	// is dead-lettered, and never shown to clients; event source mappings
+	// use it to stop recursive loops.
+	Depth int
 }
 
 // SendResult is what SendMessage returns.
@@ -279,7 +285,7 @@ func (s *Service) prepare(rec *queueRecord, in SendInput, now time.Time) (*outgo
 		return nil, awserr.New(awserr.InvalidParameterValue,
 			"Value %s for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length.", truncate(in.DeduplicationID, 128))
 	}
-	env := envelope{Body: in.Body, Attrs: in.Attributes, System: in.SystemAttributes}
+	env := envelope{Body: in.Body, Attrs: in.Attributes, System: in.SystemAttributes, Depth: min(max(in.Depth, 0), maxEnvelopeDepth)}
 	msg := &nats.Msg{Header: nats.Header{}, Data: env.marshal()}
 	// SQS timestamps are milliseconds; SentTimestamp is when the message
 	// was accepted.

@@ -241,9 +241,11 @@ func (s *Service) forget(id string) {
 }
 
 // streamErr maps a missing stream or consumer (the queue was deleted under
-// us) to QueueDoesNotExist.
+// us, perhaps by another server, while a receive waited on it) to
+// QueueDoesNotExist.
 func (s *Service) streamErr(err error) error {
 	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
+		errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerDoesNotExist) ||
 		errors.Is(err, nats.ErrNoResponders) {
 		return queueNotFound()
 	}
@@ -335,6 +337,9 @@ func (s *Service) dropQueueData(ctx context.Context, id string) {
 	if err := s.js.DeleteStream(ctx, streamName(id)); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		s.log.Warn("delete queue stream", "stream", streamName(id), "err", err)
 	}
+	// Long polls of a FIFO queue wait for a wake-up: they find the
+	// stream gone and end (a standard queue's consumer ends its own).
+	s.notify(id)
 	if err := s.delay.Purge(ctx, jetstream.WithPurgeSubject(delaySubject+id)); err != nil {
 		s.log.Warn("purge delayed messages", "queue_id", id, "err", err)
 	}

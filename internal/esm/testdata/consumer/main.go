@@ -9,6 +9,9 @@
 //	                   receive count is at most n
 //	{"sleep": ms}      sleep before answering
 //	{"respond": "bogus"} answer with an itemIdentifier that names no message
+//	{"forward": true}  send the body again to the queue it came from, through
+//	                   Cloister's API with the execution role's credentials
+//	                   (a recursive loop)
 //
 // Bodies that are not JSON objects are processed successfully.
 package main
@@ -19,10 +22,14 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 type instructions struct {
@@ -30,6 +37,7 @@ type instructions struct {
 	Crash   int    `json:"crash"`
 	Sleep   int    `json:"sleep"`
 	Respond string `json:"respond"`
+	Forward bool   `json:"forward"`
 }
 
 func handle(ctx context.Context, ev events.SQSEvent) (any, error) {
@@ -53,6 +61,11 @@ func handle(ctx context.Context, ev events.SQSEvent) (any, error) {
 		if count <= in.Crash {
 			return nil, fmt.Errorf("crash requested by %s", r.MessageId)
 		}
+		if in.Forward {
+			if err := forward(ctx, r.EventSourceARN, r.Body); err != nil {
+				return nil, fmt.Errorf("forward %s: %w", r.MessageId, err)
+			}
+		}
 		if in.Respond == "bogus" {
 			return map[string]any{"batchItemFailures": []map[string]string{{"itemIdentifier": "no-such-message"}}}, nil
 		}
@@ -61,6 +74,36 @@ func handle(ctx context.Context, ev events.SQSEvent) (any, error) {
 		}
 	}
 	return events.SQSEventResponse{BatchItemFailures: failures}, nil
+}
+
+// client is the SQS client, made once per execution environment as
+// Lambda functions do (its connections are reused).
+var client = sync.OnceValues(func() (*sqs.Client, error) {
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return sqs.NewFromConfig(cfg), nil
+})
+
+// forward sends body to the queue queueARN names, as the function's
+// execution role, through the endpoint Cloister gives functions
+// (AWS_ENDPOINT_URL).
+func forward(ctx context.Context, queueARN, body string) error {
+	parts := strings.Split(queueARN, ":")
+	if len(parts) != 6 {
+		return fmt.Errorf("queue ARN %q", queueARN)
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	url, err := c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: &parts[5], QueueOwnerAWSAccountId: &parts[4]})
+	if err != nil {
+		return err
+	}
+	_, err = c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: url.QueueUrl, MessageBody: &body})
+	return err
 }
 
 func main() {
