@@ -188,6 +188,8 @@ type call struct {
 	// route's resource derivation).
 	conditions     map[string][]string
 	resourcePolicy func(ctx context.Context) (*policy.Policy, error)
+	// account owns the resource (for authorization).
+	account string
 }
 
 func newRequestID() string {
@@ -243,19 +245,29 @@ func (s *Server) serve(c *call) error {
 	if err != nil {
 		return err
 	}
-	c.resource = arn
+	c.resource, c.account = arn, account
+	if err := s.authorize(c, nil); err != nil {
+		return err
+	}
+	return rt.handle(c)
+}
+
+// authorize asks the Authorizer whether c's caller may perform its route's
+// action on c.resource, with the route's condition keys (overridden by
+// extra, for a handler that must check a second state of the resource).
+func (s *Server) authorize(c *call, extra map[string][]string) error {
 	conditions := map[string][]string{"aws:RequestedRegion": {s.cfg.Region}}
 	for k, v := range c.conditions {
 		conditions[k] = v
 	}
-	if err := s.cfg.Authorizer.Authorize(c.ctx, iam.Request{
-		Caller: c.caller, Action: rt.action, Resource: arn, ResourceAccount: account,
+	for k, v := range extra {
+		conditions[k] = v
+	}
+	return s.cfg.Authorizer.Authorize(c.ctx, iam.Request{
+		Caller: c.caller, Action: c.route.action, Resource: c.resource, ResourceAccount: c.account,
 		SourceIP: sourceIP(c.r), SecureTransport: c.r.TLS != nil,
 		Context: conditions, ResourcePolicy: c.resourcePolicy,
-	}); err != nil {
-		return err
-	}
-	return rt.handle(c)
+	})
 }
 
 // authenticate verifies the request's SigV4 signature, reading the body

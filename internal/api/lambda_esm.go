@@ -116,6 +116,21 @@ func (s *Server) updateMapping(c *call) error {
 		return err
 	}
 	in := c.input.(*esm.UpdateInput) // decoded for authorization
+	// Repointing a mapping to another function acts on both: the caller
+	// must also be allowed to update the mapping as it is now, or a user
+	// limited to one function could take over any mapping by its UUID.
+	if in.FunctionName != nil {
+		if m, err := svc.Get(c.ctx, c.caller.Account, c.r.PathValue("uuid")); err == nil {
+			if r, err := functions.ParseRef(m.FunctionArn, "", c.caller.Account, s.cfg.Region); err == nil {
+				stored := functions.FunctionARN(s.cfg.Region, r.Account, r.Name)
+				if want := c.conditions["lambda:FunctionArn"]; len(want) != 1 || want[0] != stored {
+					if err := s.authorize(c, map[string][]string{"lambda:FunctionArn": {stored}}); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
 	out, err := svc.Update(c.ctx, c.caller.Account, c.r.PathValue("uuid"), in)
 	if err != nil {
 		return err

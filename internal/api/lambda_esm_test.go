@@ -338,6 +338,7 @@ func TestEventSourceMappingFunctionArnCondition(t *testing.T) {
 		{"update its mapping naming its function", http.MethodPut, path(mine), `{"FunctionName":"` + h.fnName + `","BatchSize":6}`, http.StatusAccepted},
 		{"move its mapping to another function", http.MethodPut, path(mine), `{"FunctionName":"esm-other"}`, http.StatusForbidden},
 		{"update another function's mapping", http.MethodPut, path(others), `{"BatchSize":5}`, http.StatusForbidden},
+		{"take over another function's mapping by naming its own function", http.MethodPut, path(others), `{"FunctionName":"` + h.fnName + `"}`, http.StatusForbidden},
 		{"delete another function's mapping", http.MethodDelete, path(others), "", http.StatusForbidden},
 		{"delete its mapping", http.MethodDelete, path(mine), "", http.StatusAccepted},
 	} {
