@@ -160,21 +160,21 @@ func (s *Service) Region() string { return s.cfg.Region }
 
 // functionRecord is everything about one function that changes together.
 type functionRecord struct {
-	Incarnation  string                        `json:"incarnation"`
-	Account      string                        `json:"account"`
-	Latest       Configuration                 `json:"latest"`
-	CodeHash     string                        `json:"codeHash"`
-	UnzippedSize int64                         `json:"unzippedSize"`
-	LastVersion  int                           `json:"lastVersion"`
-	Versions     []int                         `json:"versions,omitempty"`
+	Incarnation  string        `json:"incarnation"`
+	Account      string        `json:"account"`
+	Latest       Configuration `json:"latest"`
+	CodeHash     string        `json:"codeHash"`
+	UnzippedSize int64         `json:"unzippedSize"`
+	LastVersion  int           `json:"lastVersion"`
+	Versions     []int         `json:"versions,omitempty"`
 	// VersionsCodeSize is the sum of the live versions' CodeSize, for the
 	// account's code storage usage.
-	VersionsCodeSize int64 `json:"versionsCodeSize,omitempty"`
-	Published    string                        `json:"published,omitempty"`
-	Aliases      map[string]*aliasRecord       `json:"aliases,omitempty"`
-	Policy       *resourcePolicy               `json:"policy,omitempty"`
-	EventInvoke  map[string]*EventInvokeConfig `json:"eventInvoke,omitempty"`
-	Tags         map[string]string             `json:"tags,omitempty"`
+	VersionsCodeSize int64                         `json:"versionsCodeSize,omitempty"`
+	Published        string                        `json:"published,omitempty"`
+	Aliases          map[string]*aliasRecord       `json:"aliases,omitempty"`
+	Policy           *resourcePolicy               `json:"policy,omitempty"`
+	EventInvoke      map[string]*EventInvokeConfig `json:"eventInvoke,omitempty"`
+	Tags             map[string]string             `json:"tags,omitempty"`
 }
 
 type aliasRecord struct {

@@ -90,22 +90,105 @@ func (e *env) serveAPI(ln net.Listener, h http.Handler) {
 	tagged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(api.WithCallerDepth(r.Context(), e.depth())))
 	})
-	srv := &http.Server{Handler: tagged, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	el := &evictingListener{Listener: ln, max: maxAPIConns, open: map[*trackedConn]bool{}}
+	srv := &http.Server{Handler: tagged, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
+		IdleTimeout: apiIdleTimeout, ConnState: el.connState}
 	e.apiSrv = srv
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		_ = srv.Serve(limitListener(ln, 8))
+		_ = srv.Serve(el)
 	}()
+}
+
+// Limits of the in-sandbox API. A function that makes a new SDK client per
+// invocation leaves an idle keep-alive connection behind each time: at the
+// cap, the longest-idle connection is closed to make room, so such a
+// function is never refused; only one with maxAPIConns requests in flight
+// at once is (its extra connections are closed at once).
+const (
+	maxAPIConns    = 16
+	apiIdleTimeout = 30 * time.Second
+)
+
+// evictingListener caps the open connections of an http.Server, closing
+// the longest-idle one when a new one arrives at the cap.
+type evictingListener struct {
+	net.Listener
+	max  int
+	mu   sync.Mutex
+	open map[*trackedConn]bool
+}
+
+type trackedConn struct {
+	net.Conn
+	l         *evictingListener
+	idle      bool
+	idleSince time.Time
+	once      sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		delete(c.l.open, c)
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+func (l *evictingListener) Accept() (net.Conn, error) {
+	for {
+		nc, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		if len(l.open) >= l.max {
+			var victim *trackedConn
+			for c := range l.open {
+				if c.idle && (victim == nil || c.idleSince.Before(victim.idleSince)) {
+					victim = c
+				}
+			}
+			if victim == nil { // every connection is busy: refuse
+				l.mu.Unlock()
+				nc.Close()
+				continue
+			}
+			delete(l.open, victim)
+			victim.once.Do(func() {})
+			l.mu.Unlock()
+			victim.Conn.Close()
+			l.mu.Lock()
+		}
+		c := &trackedConn{Conn: nc, l: l}
+		l.open[c] = true
+		l.mu.Unlock()
+		return c, nil
+	}
+}
+
+// connState follows which connections sit idle between requests.
+func (l *evictingListener) connState(nc net.Conn, st http.ConnState) {
+	c, ok := nc.(*trackedConn)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch st {
+	case http.StateIdle:
+		c.idle, c.idleSince = true, time.Now()
+	case http.StateActive:
+		c.idle = false
+	}
 }
 
 // depth is the depth of the invocation the environment serves (or served
 // last: a background thread's calls count as part of it).
 func (e *env) depth() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.cur != nil {
-		e.lastDepth = e.cur.depth
-	}
-	return e.lastDepth
+	e.rt.mu.Lock()
+	defer e.rt.mu.Unlock()
+	return e.rt.lastDepth
 }

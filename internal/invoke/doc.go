@@ -20,13 +20,23 @@
 // concurrency (429 TooManyRequestsException with Lambda's Reason), counted on
 // this node.
 //
+// Runtime API: served with a small HTTP/1.1 implementation of its own
+// (httpwire.go, runtimeapi.go) rather than net/http, so that an invocation's
+// goroutine writes the event onto the runtime's pending GET /next and reads
+// the runtime's POST /response itself: on the hot path no other goroutine is
+// woken (each wake-up of an idle vCPU costs tens of microseconds on small
+// VMs). Other connections, requests and failures take a slower path that
+// hands outcomes over on channels. Everything the runtime sends is hostile
+// input: the parser is strict, bounded and fuzzed, and a malformed request
+// closes its connection.
+//
 // Logs: stdout and stderr of an environment share one pipe; a reader turns
 // it into lines. When an invocation ends, the host writes a marker (whose
 // random token the function cannot know) into the same pipe and releases the
 // environment at once: the pipe is FIFO, so the reader cuts the output into
-// per-invocation segments exactly at the markers, and a per-environment
-// finisher writes each invocation's START, output, END and REPORT lines in
-// order, off the response path. Max Memory Used is the environment's peak
-// since it started, as the cgroup reports it. The package never writes
-// function output or payloads to the server's own log.
+// per-invocation segments exactly at the markers and writes each
+// invocation's START, output, END and REPORT lines in order, off the
+// response path. Max Memory Used is the environment's peak since it
+// started, as the cgroup reports it. The package never writes function
+// output or payloads to the server's own log.
 package invoke

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -38,7 +37,8 @@ type env struct {
 	cfg       functions.Configuration
 	logStream string
 	sb        *sandbox.Sandbox
-	api       *http.Server // the Runtime API
+	ended     <-chan struct{} // closed when the sandbox has ended (sb.Done)
+	rt        runtimeAPI
 	apiSrv    *http.Server // Cloister's API, for the function's own calls
 	// credsExpire is when the environment's role credentials expire; it
 	// retires before then.
@@ -47,18 +47,14 @@ type env struct {
 	created     time.Time
 	log         *slog.Logger
 
-	next     chan *invocation
 	closing  chan struct{}
 	initDone chan struct{}
 	initOnce sync.Once
 	initErr  chan []byte
 
-	mu        sync.Mutex
-	cur       *invocation
-	lastDepth int
-
-	// records feeds the finisher, which writes each invocation's log once
-	// the reader has cut its segment.
+	// records feeds the log reader, which writes each invocation's log
+	// when it reaches the marker that ends the invocation's output. A
+	// record is always sent before its marker is written.
 	records chan *record
 
 	// set by the pool
@@ -106,7 +102,7 @@ func (s *Service) startWith(ctx context.Context, key envKey, fn *functions.Funct
 	}
 	e := &env{
 		svc: s, id: newEnvID(), key: key, cfg: fn.Config, pipe: pipe, created: time.Now(),
-		next: make(chan *invocation, 1), closing: make(chan struct{}), initDone: make(chan struct{}),
+		closing: make(chan struct{}), initDone: make(chan struct{}),
 		initErr: make(chan []byte, 1), records: make(chan *record, 16), credsExpire: credsExpire,
 	}
 	e.logStream = logStreamName(e.created, fn.Config.Version)
@@ -114,14 +110,15 @@ func (s *Service) startWith(ctx context.Context, key envKey, fn *functions.Funct
 	spec.ID = e.id
 	spec.Env = append(spec.Env, "AWS_LAMBDA_LOG_STREAM_NAME="+e.logStream)
 	spec.Stdout, spec.Stderr = pipe.w, pipe.w
-	e.wg.Add(2)
+	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		pipe.run()
-	}()
-	go func() {
-		defer e.wg.Done()
-		e.finisher()
+		pipe.run(e.cut)
+		// Records whose marker could not be written (the pipe broke)
+		// are logged without output.
+		for rec := range e.records {
+			s.writeLog(rec, segment{})
+		}
 	}()
 	began := time.Now()
 	sb, err := s.sandboxes.Start(ctx, spec)
@@ -132,7 +129,7 @@ func (s *Service) startWith(ctx context.Context, key envKey, fn *functions.Funct
 		pipe.r.Close()
 		return nil, fmt.Errorf("invoke: start sandbox: %w", err)
 	}
-	e.sb = sb
+	e.sb, e.ended = sb, sb.Done()
 	lns := sb.Listeners()
 	if len(lns) != 2 {
 		e.destroy()
@@ -143,12 +140,7 @@ func (s *Service) startWith(ctx context.Context, key envKey, fn *functions.Funct
 	} else {
 		lns[1].Close() // no API to offer: refuse connections
 	}
-	e.api = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		_ = e.api.Serve(limitListener(lns[0], 4))
-	}()
+	e.serveRuntimeAPI(lns[0])
 
 	timer := time.NewTimer(initTimeout)
 	defer timer.Stop()
@@ -231,9 +223,7 @@ func (e *env) destroy() {
 				e.log.Warn("close sandbox", "err", err)
 			}
 		}
-		if e.api != nil {
-			_ = e.api.Close()
-		}
+		e.closeRuntimeAPI()
 		if e.apiSrv != nil {
 			_ = e.apiSrv.Close()
 		}
@@ -244,17 +234,15 @@ func (e *env) destroy() {
 	})
 }
 
-// finisher writes the log of each record, in order, as the reader cuts the
-// matching segment.
-func (e *env) finisher() {
-	for rec := range e.records {
-		seg, ok := <-e.pipe.segments
-		if !ok {
-			seg = segment{}
-		}
-		e.svc.writeLog(rec, seg)
+// cut writes the log of the record a marker ends, on the log reader's
+// goroutine. Output after the last marker belongs to no invocation (the
+// environment is being destroyed) and is dropped.
+func (e *env) cut(seg segment, marker bool) {
+	if !marker {
+		return
 	}
-	for range e.pipe.segments { // let the reader finish
+	if rec, ok := <-e.records; ok {
+		e.svc.writeLog(rec, seg)
 	}
 }
 
@@ -307,5 +295,3 @@ func (c *limitedConn) Close() error {
 	c.once.Do(c.release)
 	return err
 }
-
-var errEnvDead = errors.New("invoke: environment died")

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,10 +58,9 @@ func (s *Service) Invoke(ctx context.Context, req *api.InvokeRequest) (*api.Invo
 		}
 		inv = s.newInvocation(req, fn)
 		start = time.Now()
-		inv.deadlineMs = start.Add(timeout).UnixMilli()
+		inv.deadline = start.Add(timeout)
 		e.invocations++
-		e.next <- inv // the environment is ours alone: never blocks
-		o, status = e.await(inv, timeout)
+		o, status = e.run(inv)
 		if status != "lost" || attempt >= 2 {
 			if status == "lost" {
 				status = "crash"
@@ -159,7 +160,8 @@ func (s *Service) writeLog(r *record, seg segment) {
 	if !r.havePeak {
 		r.peak, r.havePeak = peakOf(e)
 	}
-	at(r.start, fmt.Sprintf("START RequestId: %s Version: %s", r.id, cfg.Version))
+	out = make([]logs.Event, 0, len(seg.lines)+4)
+	at(r.start, "START RequestId: "+r.id+" Version: "+cfg.Version)
 	for _, l := range seg.lines {
 		at(r.start, l)
 	}
@@ -171,20 +173,37 @@ func (s *Service) writeLog(r *record, seg segment) {
 		at(end, fmt.Sprintf("%s %s Task timed out after %.2f seconds", end.UTC().Format("2006-01-02T15:04:05.000Z"), r.id, float64(cfg.Timeout)))
 	}
 	at(end, "END RequestId: "+r.id)
-	ms := float64(r.duration.Microseconds()) / 1000
-	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-		r.id, ms, int64(math.Ceil(ms)), cfg.MemorySize, (r.peak+(1<<20)-1)>>20)
-	if r.cold {
-		report += fmt.Sprintf("Init Duration: %.2f ms\t", float64(e.initDuration.Microseconds())/1000)
-	}
-	if r.status == "timeout" {
-		report += "Status: timeout"
-	}
-	at(end, report)
+	at(end, reportLine(r, cfg.MemorySize, e.initDuration))
 	s.cfg.Logs.Append(accountOf(cfg.FunctionArn), cfg.LoggingConfig.LogGroup, out...)
 	if r.tail != nil {
 		r.tail <- tailOf(out, true)
 	}
+}
+
+// reportLine is an invocation's REPORT line.
+func reportLine(r *record, memorySize int, initDuration time.Duration) string {
+	ms := float64(r.duration.Microseconds()) / 1000
+	b := make([]byte, 0, 192)
+	b = append(b, "REPORT RequestId: "...)
+	b = append(b, r.id...)
+	b = append(b, "\tDuration: "...)
+	b = strconv.AppendFloat(b, ms, 'f', 2, 64)
+	b = append(b, " ms\tBilled Duration: "...)
+	b = strconv.AppendInt(b, int64(math.Ceil(ms)), 10)
+	b = append(b, " ms\tMemory Size: "...)
+	b = strconv.AppendInt(b, int64(memorySize), 10)
+	b = append(b, " MB\tMax Memory Used: "...)
+	b = strconv.AppendUint(b, (r.peak+(1<<20)-1)>>20, 10)
+	b = append(b, " MB\t"...)
+	if r.cold {
+		b = append(b, "Init Duration: "...)
+		b = strconv.AppendFloat(b, float64(initDuration.Microseconds())/1000, 'f', 2, 64)
+		b = append(b, " ms\t"...)
+	}
+	if r.status == "timeout" {
+		b = append(b, "Status: timeout"...)
+	}
+	return string(b)
 }
 
 // tailOf is the last 4 KB of a record's log as Invoke returns it.
@@ -222,35 +241,6 @@ func (s *Service) newInvocation(req *api.InvokeRequest, fn *functions.Function) 
 	return inv
 }
 
-// await waits for the runtime's answer to inv: "ok" (o is set), "timeout",
-// "crash" (the sandbox died while running it) or "lost" (the sandbox died
-// before its runtime took the event).
-func (e *env) await(inv *invocation, timeout time.Duration) (outcome, string) {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case o := <-inv.result:
-		return o, "ok"
-	case <-timer.C:
-		select {
-		case o := <-inv.result: // answered at the wire
-			return o, "ok"
-		default:
-			return outcome{}, "timeout"
-		}
-	case <-e.sb.Done():
-		select {
-		case o := <-inv.result:
-			return o, "ok"
-		default:
-		}
-		if !inv.taken.Load() {
-			return outcome{}, "lost"
-		}
-		return outcome{}, "crash"
-	}
-}
-
 func tailIf(want bool, tail []byte) []byte {
 	if !want {
 		return nil
@@ -272,10 +262,22 @@ func invokedARN(versionARN, alias string) string {
 	return versionARN[:i] + ":function:" + rest + ":" + alias
 }
 
-// newTraceID makes an X-Ray style trace header for the invocation.
+// newTraceID makes an X-Ray style trace header for the invocation:
+// Root=1-{8 hex digits of the epoch second}-{24 hex};Parent={16 hex};Sampled=0.
 func newTraceID() string {
-	var b [20]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), h[:24], h[24:40])
+	var rnd [20]byte
+	_, _ = rand.Read(rnd[:])
+	var h [40]byte
+	hex.Encode(h[:], rnd[:])
+	var sec [4]byte
+	binary.BigEndian.PutUint32(sec[:], uint32(time.Now().Unix()))
+	b := make([]byte, 0, 76)
+	b = append(b, "Root=1-"...)
+	b = hex.AppendEncode(b, sec[:])
+	b = append(b, '-')
+	b = append(b, h[:24]...)
+	b = append(b, ";Parent="...)
+	b = append(b, h[24:40]...)
+	b = append(b, ";Sampled=0"...)
+	return string(b)
 }

@@ -66,16 +66,6 @@ func (a *admission) acquire(account, fn string, reserved *int, unreserved int) (
 	}, nil
 }
 
-// inFlight is the number of invocations of fn running now.
-func (a *admission) inFlight(account, fn string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if l := a.accounts[account]; l != nil {
-		return l.functions[fn]
-	}
-	return 0
-}
-
 func throttled(reason string) error {
 	e := awserr.New(awserr.TooManyRequests, "Rate Exceeded.")
 	e.Reason = reason

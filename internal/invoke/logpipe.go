@@ -27,16 +27,12 @@ type logPipe struct {
 	r, w   *os.File
 	marker []byte // "\x00cloister-cut-<random>\n": unforgeable by the function
 
-	mu        sync.Mutex
 	lines     []string
 	bytes     int
 	truncated bool
 	partial   []byte
 
-	// segments receives one segment per marker, in order, and a last
-	// one at end of file.
-	segments chan segment
-	wmu      sync.Mutex
+	wmu sync.Mutex
 }
 
 func newLogPipe() (*logPipe, error) {
@@ -52,14 +48,14 @@ func newLogPipe() (*logPipe, error) {
 	}
 	return &logPipe{
 		r: r, w: w,
-		marker:   []byte("\x00cloister-cut-" + hex.EncodeToString(tok[:]) + "\n"),
-		segments: make(chan segment, 64),
+		marker: []byte("\x00cloister-cut-" + hex.EncodeToString(tok[:]) + "\n"),
 	}, nil
 }
 
-// run reads the pipe until every write end is closed.
-func (p *logPipe) run() {
-	defer close(p.segments)
+// run reads the pipe until every write end is closed. It calls cut with
+// each segment, in order, on its own goroutine: with marker set for the
+// output before a marker, unset for what followed the last marker.
+func (p *logPipe) run(cut func(seg segment, marker bool)) {
 	buf := make([]byte, 64<<10)
 	var pending []byte
 	for {
@@ -73,7 +69,7 @@ func (p *logPipe) run() {
 				}
 				p.consume(pending[:i], true)
 				pending = pending[i+len(p.marker):]
-				p.segments <- p.take()
+				cut(p.take(), true)
 			}
 			// Keep a tail that might be the start of a marker.
 			keep := min(len(pending), len(p.marker)-1)
@@ -84,7 +80,7 @@ func (p *logPipe) run() {
 		}
 		if err != nil {
 			p.consume(pending, true)
-			p.segments <- p.take()
+			cut(p.take(), false)
 			return
 		}
 	}
@@ -92,8 +88,6 @@ func (p *logPipe) run() {
 
 // consume adds output to the current segment; flush ends a partial line.
 func (p *logPipe) consume(b []byte, flush bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	data := append(p.partial, b...)
 	for {
 		i := bytes.IndexByte(data, '\n')
@@ -125,8 +119,6 @@ func (p *logPipe) addLine(s string) {
 
 // take returns the current segment and starts a new one.
 func (p *logPipe) take() segment {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	s := segment{lines: p.lines, truncated: p.truncated}
 	p.lines, p.bytes, p.truncated = nil, 0, false
 	return s

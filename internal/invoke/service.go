@@ -2,6 +2,7 @@ package invoke
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -227,13 +228,42 @@ func (s *Service) retiredLocked(e *env) bool {
 // keyFor derives the pool key: anything that changes how the function runs
 // changes the fingerprint, so stale environments are never reused.
 func keyFor(fn *functions.Function) envKey {
-	c := fn.Config
-	b, _ := json.Marshal([]any{fn.CodeHash, c.Runtime, c.Handler, c.MemorySize, c.Timeout, c.Environment,
-		c.EphemeralStorage, c.Architectures, c.Role, c.LoggingConfig, c.TracingConfig})
+	c := &fn.Config
+	// Length-prefixed parts: distinct configurations never share a
+	// fingerprint.
+	b := make([]byte, 0, 256)
+	for _, p := range [...]string{fn.CodeHash, c.Runtime, c.Handler, c.Role, c.LoggingConfig.LogFormat,
+		c.LoggingConfig.ApplicationLogLevel, c.LoggingConfig.SystemLogLevel, c.LoggingConfig.LogGroup,
+		c.TracingConfig.Mode} {
+		b = appendPart(b, p)
+	}
+	for _, n := range [...]int{c.MemorySize, c.Timeout, c.EphemeralStorage.Size, len(c.Architectures)} {
+		b = binary.AppendVarint(b, int64(n))
+	}
+	for _, a := range c.Architectures {
+		b = appendPart(b, a)
+	}
+	b = binary.AppendUvarint(b, uint64(len(c.Layers)))
+	for _, l := range c.Layers {
+		b = appendPart(b, l.Arn)
+	}
+	if c.Environment != nil && len(c.Environment.Variables) > 0 {
+		vars := c.Environment.Variables
+		b = binary.AppendUvarint(b, uint64(len(vars)))
+		for _, k := range sortedKeys(vars) {
+			b = appendPart(appendPart(b, k), vars[k])
+		}
+	} else {
+		b = binary.AppendUvarint(b, 0)
+	}
 	return envKey{
 		account: accountOf(c.FunctionArn), function: c.FunctionName, version: c.Version,
 		incarnation: fn.Incarnation, fingerprint: string(b),
 	}
+}
+
+func appendPart(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
 // accountOf extracts the account from a function ARN.
