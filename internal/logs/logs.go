@@ -32,10 +32,18 @@ func NewStore(maxBytes int) *Store {
 	return &Store{maxBytes: maxBytes, groups: map[string]*ring{}}
 }
 
+// ring is a group's events, oldest first: events[start:] are live. Dropping
+// old events advances start; the slice is compacted only when more than
+// half of it is dead, so an append costs amortized O(1) even when every
+// append drops.
 type ring struct {
 	events []Event
+	start  int
 	bytes  int
 }
+
+// live is the group's events, oldest first.
+func (r *ring) live() []Event { return r.events[r.start:] }
 
 // Group is a function's log group name, as Lambda names it.
 func Group(function string) string { return "/aws/lambda/" + function }
@@ -55,13 +63,15 @@ func (s *Store) Append(account, group string, events ...Event) {
 		r.events = append(r.events, e)
 		r.bytes += len(e.Message)
 	}
-	drop := 0
-	for r.bytes > s.maxBytes && drop < len(r.events) {
-		r.bytes -= len(r.events[drop].Message)
-		drop++
+	for r.bytes > s.maxBytes && r.start < len(r.events) {
+		r.bytes -= len(r.events[r.start].Message)
+		r.events[r.start] = Event{} // let the message be collected
+		r.start++
 	}
-	if drop > 0 {
-		r.events = append(r.events[:0:0], r.events[drop:]...)
+	if r.start > 0 && r.start >= len(r.events)/2 {
+		n := copy(r.events, r.events[r.start:])
+		clear(r.events[n:])
+		r.events, r.start = r.events[:n], 0
 	}
 }
 
@@ -75,9 +85,10 @@ func (s *Store) Read(account, group, filter string, limit int) []Event {
 		return nil
 	}
 	var out []Event
-	for i := len(r.events) - 1; i >= 0 && len(out) < limit; i-- {
-		if filter == "" || strings.Contains(r.events[i].Message, filter) {
-			out = append(out, r.events[i])
+	events := r.live()
+	for i := len(events) - 1; i >= 0 && len(out) < limit; i-- {
+		if filter == "" || strings.Contains(events[i].Message, filter) {
+			out = append(out, events[i])
 		}
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
