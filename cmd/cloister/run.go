@@ -108,6 +108,7 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 	fns, err := functions.Open(ctx, st, functions.Config{
 		Region: cfg.Region, ConcurrencyLimit: cfg.ConcurrencyLimit, Runtimes: catalog, Logger: log,
 		Prepare: func(ctx context.Context, hash string, zip []byte) error { return dataPlane.PrepareCode(ctx, hash, zip) },
+		Ready:   func(ctx context.Context, latest functions.Configuration) { dataPlane.WarmCredentials(ctx, latest) },
 		Changed: func(account, name string, deleted bool) { dataPlane.Retire(account, name, deleted) },
 		ProvisionedState: func(account, name, qualifier string, requested int) (int, string) {
 			return dataPlane.Provisioned(account, name, qualifier, requested)

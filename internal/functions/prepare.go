@@ -76,6 +76,11 @@ func (s *Service) finishPending(ctx context.Context, key string) error {
 			return ctx.Err()
 		}
 	}
+	if prepErr == nil && s.cfg.Ready != nil {
+		// Before the function is seen Active, so that its first
+		// invocation finds the role's credentials issued.
+		s.cfg.Ready(ctx, rec.Latest)
+	}
 	rec, err = s.mutate(ctx, r, func(rec *functionRecord) error {
 		if rec.Latest.RevisionId != revision {
 			return errRetry // changed meanwhile: its own queue entry handles it

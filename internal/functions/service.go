@@ -36,6 +36,12 @@ type Config struct {
 	// created or its code changes; its failure marks the function Failed.
 	// Optional.
 	Prepare func(ctx context.Context, codeHash string, zip []byte) error
+	// Ready is told, best-effort, that a function's $LATEST is about to
+	// become Active or finish an update (its code was prepared), on the
+	// preparing worker: the data plane issues the execution role's
+	// credentials then, so that the function's first invocation does not
+	// wait for them. Optional.
+	Ready func(ctx context.Context, latest Configuration)
 	// Changed is told, after the fact, that a function's $LATEST or the whole
 	// function changed or went away, so running environments can be
 	// retired. Optional.

@@ -68,6 +68,16 @@ func (s *Service) credentials(ctx context.Context, fn *functions.Function) (iam.
 	return c, nil
 }
 
+// WarmCredentials issues (and caches) the execution-role credentials of a
+// function that has just become ready, so that its first cold start does
+// not wait for a durable write. Failures are left for the first invocation
+// to report.
+func (s *Service) WarmCredentials(ctx context.Context, latest functions.Configuration) {
+	if _, err := s.credentials(ctx, &functions.Function{Config: latest}); err != nil {
+		s.log.Debug("execution role credentials not issued ahead of the first invocation", "function", latest.FunctionName, "err", err)
+	}
+}
+
 func isNotAssumable(err error) bool { return errors.Is(err, iam.ErrRoleNotAssumable) }
 
 // sessionName is the role session name Lambda uses: the function's name

@@ -201,6 +201,7 @@ func newHarness() (*harness, error) {
 	h.fns, err = functions.Open(ctx, h.st, functions.Config{
 		Region: region, Runtimes: catalog,
 		Prepare: func(ctx context.Context, hash string, zip []byte) error { return h.inv.PrepareCode(ctx, hash, zip) },
+		Ready:   func(ctx context.Context, latest functions.Configuration) { h.inv.WarmCredentials(ctx, latest) },
 		Changed: func(account, name string, deleted bool) { h.inv.Retire(account, name, deleted) },
 		ProvisionedState: func(account, name, qualifier string, requested int) (int, string) {
 			return h.inv.Provisioned(account, name, qualifier, requested)
