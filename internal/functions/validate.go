@@ -227,7 +227,7 @@ func (c *common) checkSemantics(cat *runtimes.Catalog) error {
 		return invalidParam("VpcConfig is not supported by this Cloister server: functions have no network unless configured by the operator.")
 	}
 	if c.KMSKeyArn != nil && *c.KMSKeyArn != "" {
-		return invalidParam("KMSKeyArn is not supported by this Cloister server yet: environment variables are encrypted with the server's own key.")
+		return invalidParam("KMSKeyArn is not supported by this Cloister server yet: it has no key service to encrypt environment variables with a customer managed key.")
 	}
 	if len(c.FileSystems) > 0 {
 		return invalidParam("FileSystemConfigs are not supported by this Cloister server.")
