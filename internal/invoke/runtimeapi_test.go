@@ -636,3 +636,53 @@ func FuzzRuntimeAPIAfterEvent(f *testing.F) {
 		}
 	})
 }
+
+// A function that floods its own Runtime API with idle connections only
+// hurts itself: the host serves at most maxRuntimeConns of them (no goroutine
+// per extra connection), the invocation ends at its deadline, and closing the
+// environment releases every connection and goroutine.
+func TestRuntimeAPIConnectionFloodIsBounded(t *testing.T) {
+	te := newTestEnv(t)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 50; i++ {
+		c, err := net.Dial("tcp", te.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		te.rt.mu.Lock()
+		n := len(te.rt.conns)
+		te.rt.mu.Unlock()
+		if n == maxRuntimeConns {
+			break
+		}
+		if n > maxRuntimeConns || time.Now().After(deadline) {
+			t.Fatalf("%d connections served, cap %d", n, maxRuntimeConns)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // give any excess accept a chance to show
+	te.rt.mu.Lock()
+	n := len(te.rt.conns)
+	te.rt.mu.Unlock()
+	if n != maxRuntimeConns {
+		t.Fatalf("%d connections served, cap %d", n, maxRuntimeConns)
+	}
+	start := time.Now()
+	if _, status := te.run(newInv("req-1", 200*time.Millisecond)); status != "timeout" {
+		t.Fatalf("status %q, want timeout", status)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("run took %v", d)
+	}
+	// The test's cleanup closes the environment and waits for every
+	// goroutine it started: a leak hangs the test.
+}
