@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"strings"
 
 	"github.com/cloister/cloister/internal/awserr"
@@ -16,8 +17,8 @@ var iamOps = map[string]queryOp{
 	"ListUsers":    {authzList("iam:ListUsers", "user"), handleListUsers},
 	"UpdateUser":   {authzUser("iam:UpdateUser"), handleUpdateUser},
 	"DeleteUser":   {authzUser("iam:DeleteUser"), handleDeleteUser},
-	"TagUser":      {authzTagUser, handleTagUser},
-	"UntagUser":    {authzUntagUser, handleUntagUser},
+	"TagUser":      {authzTag(iam.KindUser, "iam:TagUser"), handleTag((*iam.Service).TagUser)},
+	"UntagUser":    {authzUntag(iam.KindUser, "iam:UntagUser"), handleUntag((*iam.Service).UntagUser)},
 	"ListUserTags": {authzUser("iam:ListUserTags"), handleListUserTags},
 	// Access keys
 	"CreateAccessKey": {authzUserOrSelf("iam:CreateAccessKey"), handleCreateAccessKey},
@@ -40,8 +41,8 @@ var iamOps = map[string]queryOp{
 	"UpdateRole":             {authzRole("iam:UpdateRole"), handleUpdateRole},
 	"UpdateAssumeRolePolicy": {authzRole("iam:UpdateAssumeRolePolicy"), handleUpdateAssumeRolePolicy},
 	"DeleteRole":             {authzRole("iam:DeleteRole"), handleDeleteRole},
-	"TagRole":                {authzTagRole, handleTagRole},
-	"UntagRole":              {authzUntagRole, handleUntagRole},
+	"TagRole":                {authzTag(iam.KindRole, "iam:TagRole"), handleTag((*iam.Service).TagRole)},
+	"UntagRole":              {authzUntag(iam.KindRole, "iam:UntagRole"), handleUntag((*iam.Service).UntagRole)},
 	"ListRoleTags":           {authzRole("iam:ListRoleTags"), handleListRoleTags},
 	// Inline policies
 	"PutUserPolicy":     {authzEntity(iam.KindUser, "iam:PutUserPolicy", ""), handlePutInline(iam.KindUser)},
@@ -204,6 +205,75 @@ func authzEntity(k iam.EntityKind, action, policyKey string) func(q *qcall) erro
 			}
 		}
 		return q.authorize(action, arn, "", keys, nil)
+	}
+}
+
+// authzTag authorizes tagging a user or role: the request's tags are
+// condition keys (aws:RequestTag/..., aws:TagKeys).
+func authzTag(k iam.EntityKind, action string) func(q *qcall) error {
+	return func(q *qcall) error {
+		param := nameParam(k)
+		if err := q.p.required(param); err != nil {
+			return err
+		}
+		tags, err := q.tags("Tags")
+		if err != nil {
+			return err
+		}
+		if len(tags) == 0 {
+			return awserr.New(awserr.Validation, "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+		}
+		q.name = q.p.get(param)
+		arn, keys := q.entityARN(k, q.name)
+		addRequestTags(keys, tags)
+		return q.authorize(action, arn, "", keys, nil)
+	}
+}
+
+// authzUntag authorizes untagging a user or role: the keys removed are
+// aws:TagKeys.
+func authzUntag(k iam.EntityKind, action string) func(q *qcall) error {
+	return func(q *qcall) error {
+		param := nameParam(k)
+		if err := q.p.required(param); err != nil {
+			return err
+		}
+		tagKeys, err := q.p.list("TagKeys")
+		if err != nil {
+			return err
+		}
+		q.name = q.p.get(param)
+		arn, keys := q.entityARN(k, q.name)
+		if len(tagKeys) > 0 {
+			keys["aws:TagKeys"] = tagKeys
+		}
+		return q.authorize(action, arn, "", keys, nil)
+	}
+}
+
+func handleTag(tag func(*iam.Service, context.Context, string, string, []iam.Tag) error) func(q *qcall) error {
+	return func(q *qcall) error {
+		tags, err := q.tags("Tags")
+		if err != nil {
+			return err
+		}
+		if err := tag(q.ids(), q.ctx, q.account, q.name, tags); err != nil {
+			return err
+		}
+		return q.done()
+	}
+}
+
+func handleUntag(untag func(*iam.Service, context.Context, string, string, []string) error) func(q *qcall) error {
+	return func(q *qcall) error {
+		keys, err := q.p.list("TagKeys")
+		if err != nil {
+			return err
+		}
+		if err := untag(q.ids(), q.ctx, q.account, q.name, keys); err != nil {
+			return err
+		}
+		return q.done()
 	}
 }
 

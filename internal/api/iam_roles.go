@@ -1,7 +1,6 @@
 package api
 
 import (
-	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/iam"
 )
 
@@ -135,61 +134,6 @@ func handleUpdateAssumeRolePolicy(q *qcall) error {
 
 func handleDeleteRole(q *qcall) error {
 	if err := q.ids().DeleteRole(q.ctx, q.account, q.name); err != nil {
-		return err
-	}
-	return q.done()
-}
-
-func authzTagRole(q *qcall) error {
-	if err := q.p.required("RoleName"); err != nil {
-		return err
-	}
-	tags, err := q.tags("Tags")
-	if err != nil {
-		return err
-	}
-	if len(tags) == 0 {
-		return awserr.New(awserr.Validation, "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
-	}
-	q.name = q.p.get("RoleName")
-	arn, keys := q.roleARN(q.name)
-	addRequestTags(keys, tags)
-	return q.authorize("iam:TagRole", arn, "", keys, nil)
-}
-
-func handleTagRole(q *qcall) error {
-	tags, err := q.tags("Tags")
-	if err != nil {
-		return err
-	}
-	if err := q.ids().TagRole(q.ctx, q.account, q.name, tags); err != nil {
-		return err
-	}
-	return q.done()
-}
-
-func authzUntagRole(q *qcall) error {
-	if err := q.p.required("RoleName"); err != nil {
-		return err
-	}
-	keysList, err := q.p.list("TagKeys")
-	if err != nil {
-		return err
-	}
-	q.name = q.p.get("RoleName")
-	arn, keys := q.roleARN(q.name)
-	if len(keysList) > 0 {
-		keys["aws:TagKeys"] = keysList
-	}
-	return q.authorize("iam:UntagRole", arn, "", keys, nil)
-}
-
-func handleUntagRole(q *qcall) error {
-	keys, err := q.p.list("TagKeys")
-	if err != nil {
-		return err
-	}
-	if err := q.ids().UntagRole(q.ctx, q.account, q.name, keys); err != nil {
 		return err
 	}
 	return q.done()

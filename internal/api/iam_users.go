@@ -165,61 +165,6 @@ func handleDeleteUser(q *qcall) error {
 	return q.done()
 }
 
-func authzTagUser(q *qcall) error {
-	if err := q.p.required("UserName"); err != nil {
-		return err
-	}
-	tags, err := q.tags("Tags")
-	if err != nil {
-		return err
-	}
-	if len(tags) == 0 {
-		return awserr.New(awserr.Validation, "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
-	}
-	q.name = q.p.get("UserName")
-	arn, keys := q.userARN(q.name)
-	addRequestTags(keys, tags)
-	return q.authorize("iam:TagUser", arn, "", keys, nil)
-}
-
-func handleTagUser(q *qcall) error {
-	tags, err := q.tags("Tags")
-	if err != nil {
-		return err
-	}
-	if err := q.ids().TagUser(q.ctx, q.account, q.name, tags); err != nil {
-		return err
-	}
-	return q.done()
-}
-
-func authzUntagUser(q *qcall) error {
-	if err := q.p.required("UserName"); err != nil {
-		return err
-	}
-	keysList, err := q.p.list("TagKeys")
-	if err != nil {
-		return err
-	}
-	q.name = q.p.get("UserName")
-	arn, keys := q.userARN(q.name)
-	if len(keysList) > 0 {
-		keys["aws:TagKeys"] = keysList
-	}
-	return q.authorize("iam:UntagUser", arn, "", keys, nil)
-}
-
-func handleUntagUser(q *qcall) error {
-	keys, err := q.p.list("TagKeys")
-	if err != nil {
-		return err
-	}
-	if err := q.ids().UntagUser(q.ctx, q.account, q.name, keys); err != nil {
-		return err
-	}
-	return q.done()
-}
-
 func handleListUserTags(q *qcall) error {
 	u, err := q.ids().GetUser(q.ctx, q.account, q.name)
 	if err != nil {
