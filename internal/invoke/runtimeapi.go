@@ -210,21 +210,35 @@ func (e *env) serveConn(rc *rconn) {
 		}
 		_ = rc.nc.SetReadDeadline(time.Time{})
 		_ = rc.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-		req := &rc.req
-		if req.method == "GET" && req.path == nextPath {
-			if req.hasBody() {
-				if err := e.readBody(rc, maxOtherBody); err != nil {
-					e.replyError(rc, err)
-					return
-				}
-			}
+		next, ok := e.isNext(rc)
+		switch {
+		case !ok:
+			return
+		case next:
 			e.park(rc)
 			return
 		}
-		if !e.serveOther(rc, nil) {
+		if keep, _, _ := e.serveOther(rc, nil); !keep {
 			return
 		}
 	}
+}
+
+// isNext reports whether rc's request is GET /next, having read (and
+// discarded) any body it carries; ok is false when that failed and the
+// connection was dropped.
+func (e *env) isNext(rc *rconn) (next, ok bool) {
+	req := &rc.req
+	if req.method != "GET" || req.path != nextPath {
+		return false, true
+	}
+	if req.hasBody() {
+		if err := e.readBody(rc, maxOtherBody); err != nil {
+			e.replyError(rc, err)
+			return false, false
+		}
+	}
+	return true, true
 }
 
 // park hands a connection with a pending GET /next to the environment.
@@ -248,16 +262,11 @@ func (e *env) park(rc *rconn) {
 	}
 }
 
-// serveOther serves any request but GET /next. inv is the invocation whose
-// goroutine reads the connection (nil on a connection goroutine); an
-// outcome for it is returned rather than delivered. It reports whether the
-// connection stays open.
-func (e *env) serveOther(rc *rconn, inv *invocation) (keep bool) {
-	keep, _, _ = e.serveOtherFor(rc, inv)
-	return keep
-}
-
-func (e *env) serveOtherFor(rc *rconn, inv *invocation) (keep bool, o outcome, mine bool) {
+// serveOther serves any request but GET /next and reports whether the
+// connection stays open. inv is the invocation whose goroutine reads the
+// connection (nil on a connection goroutine); an outcome for it is returned
+// (mine set) rather than delivered.
+func (e *env) serveOther(rc *rconn, inv *invocation) (keep bool, o outcome, mine bool) {
 	req := &rc.req
 	p := req.path
 	switch {
@@ -517,17 +526,14 @@ func (e *env) readNext(rc *rconn, inv *invocation) (bool, error) {
 			e.replyError(rc, err)
 			return false, nil
 		}
-		req := &rc.req
-		if req.method == "GET" && req.path == nextPath {
-			if req.hasBody() {
-				if err := e.readBody(rc, maxOtherBody); err != nil {
-					e.replyError(rc, err)
-					return false, nil
-				}
-			}
+		next, ok := e.isNext(rc)
+		switch {
+		case !ok:
+			return false, nil
+		case next:
 			return true, nil
 		}
-		if !e.serveOther(rc, inv) {
+		if keep, _, _ := e.serveOther(rc, inv); !keep {
 			return false, nil
 		}
 	}
@@ -664,20 +670,17 @@ func (e *env) readResult(rc *rconn, inv *invocation) (o outcome, ok bool) {
 			e.replyError(rc, err)
 			return o, false
 		}
-		req := &rc.req
-		if req.method == "GET" && req.path == nextPath {
+		next, ok := e.isNext(rc)
+		switch {
+		case !ok:
+			return o, false
+		case next:
 			// The runtime asks for the next event without answering this
 			// one: it stays parked; the outcome may still come.
-			if req.hasBody() {
-				if err := e.readBody(rc, maxOtherBody); err != nil {
-					e.replyError(rc, err)
-					return o, false
-				}
-			}
 			e.park(rc)
 			return o, false
 		}
-		keep, out, mine := e.serveOtherFor(rc, inv)
+		keep, out, mine := e.serveOther(rc, inv)
 		if mine {
 			if keep {
 				e.keepReady(rc)
