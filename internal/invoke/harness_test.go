@@ -132,6 +132,25 @@ type harness struct {
 	account   string
 	key       iam.Key
 	client    *lambda.Client
+
+	// issued counts the role sessions the data plane asked for, by
+	// session name (the function's name).
+	issuedMu sync.Mutex
+	issued   map[string]int
+}
+
+// issue is the data plane's Issuer: IAM's, counted.
+func (h *harness) issue(ctx context.Context, roleARN, session string, d time.Duration) (iam.Credentials, error) {
+	h.issuedMu.Lock()
+	h.issued[session]++
+	h.issuedMu.Unlock()
+	return h.ids.IssueRoleSession(ctx, roleARN, session, d)
+}
+
+func (h *harness) issuedFor(session string) int {
+	h.issuedMu.Lock()
+	defer h.issuedMu.Unlock()
+	return h.issued[session]
 }
 
 // get returns the shared harness, skipping the test when sandboxes cannot
@@ -157,7 +176,7 @@ func newHarness() (*harness, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{dir: dir, cancel: cancel}
+	h := &harness{dir: dir, cancel: cancel, issued: map[string]int{}}
 	fail := func(err error) (*harness, error) {
 		h.close()
 		return nil, err
@@ -213,7 +232,7 @@ func newHarness() (*harness, error) {
 	h.logs = logs.NewStore(1 << 20)
 	h.invCfg = invoke.Config{
 		Region: region, Sandboxes: h.sandboxes, Functions: h.fns, Runtimes: catalog, RuntimeDir: rtDir,
-		CodeDir: filepath.Join(dir, "code"), Logs: h.logs, Credentials: h.ids.IssueRoleSession,
+		CodeDir: filepath.Join(dir, "code"), Logs: h.logs, Credentials: h.issue,
 	}
 	h.inv, err = invoke.New(h.invCfg)
 	if err != nil {

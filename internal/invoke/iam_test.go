@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/iam"
 )
 
@@ -120,5 +121,41 @@ func TestRecursiveInvocationIsStopped(t *testing.T) {
 	// The client's invocation is depth 0; functions may add 16 more.
 	if levels := got["levels"].(float64); levels != 17 {
 		t.Fatalf("the chain ran %v invocations, want 17", levels)
+	}
+}
+
+// A function's role credentials are issued while it is prepared, before it
+// turns Active, so its first invocation does not wait for them; the
+// environments that follow share them.
+func TestRoleCredentialsIssuedBeforeActive(t *testing.T) {
+	h := get(t)
+	name := uniqueName(t)
+	h.create(t, name, fnSpec{runtime: "provided.al2023", handler: "bootstrap", zip: probeZip})
+	if n := h.issuedFor(name); n != 1 {
+		t.Fatalf("%d sessions issued by the time the function was Active, want 1", n)
+	}
+	who := decode[map[string]string](t, h.invoke(t, name, map[string]any{"op": "identity"}))
+	if !strings.HasSuffix(who["arn"], ":assumed-role/lambda-role/"+name) {
+		t.Fatalf("the function's identity: %v", who)
+	}
+	if n := h.issuedFor(name); n != 1 {
+		t.Fatalf("%d sessions issued after the first invocation, want still 1", n)
+	}
+}
+
+// Issuing ahead is best-effort: a role that cannot be assumed is not
+// cached as if it could, so the first invocation asks again (and reports
+// the failure, as before).
+func TestWarmCredentialsFailureIsNotCached(t *testing.T) {
+	h := get(t)
+	name := uniqueName(t)
+	cfg := functions.Configuration{
+		FunctionName: name, FunctionArn: "arn:aws:lambda:us-east-1:" + h.account + ":function:" + name,
+		Role: "arn:aws:iam::" + h.account + ":role/no-such-role-" + name,
+	}
+	h.inv.WarmCredentials(context.Background(), cfg)
+	h.inv.WarmCredentials(context.Background(), cfg)
+	if n := h.issuedFor(name); n != 2 {
+		t.Fatalf("%d attempts to issue for a role that cannot be assumed, want 2 (a failure must not be cached)", n)
 	}
 }
