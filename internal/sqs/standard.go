@@ -53,7 +53,20 @@ func (s *Service) receiveStandard(ctx context.Context, rec *queueRecord, rt *que
 // something to return.
 func (s *Service) pull(ctx context.Context, rt *queueRuntime, n int, wait time.Duration) ([]jetstream.Msg, error) {
 	if wait < 50*time.Millisecond {
-		return s.fetchNow(rt, n)
+		got, err := s.fetchNow(rt, n)
+		if err != nil || len(got) > 0 {
+			return got, err
+		}
+		// A no-wait pull is answered from the consumer's count of pending
+		// messages, which the server updates asynchronously after it has
+		// acknowledged a publish: a message sent a moment ago can be
+		// missed. Ask the stream itself, and if it holds messages the
+		// consumer has not delivered yet, wait (briefly) for the first.
+		more, err := s.undelivered(ctx, rt)
+		if err != nil || !more {
+			return nil, err
+		}
+		wait = shortPollGrace
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	b, err := rt.cons.Fetch(1, jetstream.FetchContext(wctx))
@@ -83,6 +96,27 @@ func (s *Service) pull(ctx context.Context, rt *queueRuntime, n int, wait time.D
 		got = append(got, more...)
 	}
 	return got, nil
+}
+
+// shortPollGrace bounds a short poll's wait for a message the stream holds
+// but its consumer has not yet counted (see pull). The wait ends as soon
+// as the message is delivered; the bound only matters if it vanishes
+// meanwhile (a purge).
+const shortPollGrace = 250 * time.Millisecond
+
+// undelivered reports whether the queue's stream holds messages past the
+// last one its consumer delivered. Both figures come from the server's
+// current state, not from the consumer's asynchronously updated count.
+func (s *Service) undelivered(ctx context.Context, rt *queueRuntime) (bool, error) {
+	ci, err := rt.cons.Info(ctx)
+	if err != nil {
+		return false, s.streamErr(err)
+	}
+	si, err := rt.stream.Info(ctx)
+	if err != nil {
+		return false, s.streamErr(err)
+	}
+	return si.State.LastSeq > ci.Delivered.Stream, nil
 }
 
 func (s *Service) fetchNow(rt *queueRuntime, n int) ([]jetstream.Msg, error) {
