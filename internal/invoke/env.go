@@ -37,6 +37,7 @@ type env struct {
 	cfg       functions.Configuration
 	logStream string
 	sb        *sandbox.Sandbox
+	cpu       int             // the CPU the environment is placed on, or -1
 	ended     <-chan struct{} // closed when the sandbox has ended (sb.Done)
 	rt        runtimeAPI
 	apiSrv    *http.Server // Cloister's API, for the function's own calls
@@ -101,13 +102,16 @@ func (s *Service) startWith(ctx context.Context, key envKey, fn *functions.Funct
 		return nil, err
 	}
 	e := &env{
-		svc: s, id: newEnvID(), key: key, cfg: fn.Config, pipe: pipe, created: time.Now(),
+		svc: s, id: newEnvID(), key: key, cfg: fn.Config, pipe: pipe, created: time.Now(), cpu: -1,
 		closing: make(chan struct{}), initDone: make(chan struct{}),
 		initErr: make(chan []byte, 1), records: make(chan *record, 16), credsExpire: credsExpire,
 	}
 	e.logStream = logStreamName(e.created, fn.Config.Version)
 	e.log = s.log.With("env", e.id, "function", fn.Config.FunctionName, "version", fn.Config.Version)
 	spec.ID = e.id
+	if e.cpu = s.place.take(fn.Config.MemorySize); e.cpu >= 0 {
+		spec.CPUs = []int{e.cpu}
+	}
 	spec.Env = append(spec.Env, "AWS_LAMBDA_LOG_STREAM_NAME="+e.logStream)
 	spec.Stdout, spec.Stderr = pipe.w, pipe.w
 	e.wg.Add(1)
@@ -123,6 +127,7 @@ func (s *Service) startWith(ctx context.Context, key envKey, fn *functions.Funct
 	began := time.Now()
 	sb, err := s.sandboxes.Start(ctx, spec)
 	if err != nil {
+		s.place.give(e.cpu)
 		close(e.records)
 		pipe.closeWriter()
 		e.wg.Wait()
@@ -231,6 +236,7 @@ func (e *env) destroy() {
 		e.pipe.closeWriter()
 		e.wg.Wait()
 		e.pipe.r.Close()
+		e.svc.place.give(e.cpu)
 	})
 }
 

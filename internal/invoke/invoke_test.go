@@ -3,8 +3,10 @@ package invoke_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/cloister/cloister/internal/sandbox"
 )
 
 func TestGoFunctionRunsUnmodified(t *testing.T) {
@@ -362,5 +367,53 @@ func TestInitFailures(t *testing.T) {
 			h.create(t, name, fnSpec{runtime: c.runtime, handler: c.handler, zip: c.zip, memory: 512})
 			funcError(t, h.invoke(t, name, map[string]any{}), c.errType)
 		})
+	}
+}
+
+// TestCPUPlacement: a function of more than one vCPU may run on every CPU;
+// one of at most one vCPU runs on a single CPU of the host's when one was
+// free, else on every CPU (placement.go).
+func TestCPUPlacement(t *testing.T) {
+	h := get(t)
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
+	affinity := func(name string) []int {
+		out := h.invoke(t, name, map[string]any{"op": "affinity"})
+		var list string
+		if out.FunctionError != nil || json.Unmarshal(out.Payload, &list) != nil {
+			t.Fatalf("affinity: %s", out.Payload)
+		}
+		var cpus []int
+		for _, part := range strings.Split(list, ",") {
+			lo, hi, ranged := strings.Cut(part, "-")
+			a, err1 := strconv.Atoi(lo)
+			b, err2 := a, error(nil)
+			if ranged {
+				b, err2 = strconv.Atoi(hi)
+			}
+			if err1 != nil || err2 != nil {
+				t.Fatalf("Cpus_allowed_list %q", list)
+			}
+			for c := a; c <= b; c++ {
+				cpus = append(cpus, c)
+			}
+		}
+		return cpus
+	}
+	large := uniqueName(t) + "-large"
+	h.create(t, large, fnSpec{memory: 2 * sandbox.MBPerCPU})
+	if got := affinity(large); len(got) != set.Count() {
+		t.Errorf("a %d MB function runs on CPUs %v, want all %d", 2*sandbox.MBPerCPU, got, set.Count())
+	}
+	small := uniqueName(t) + "-small"
+	h.create(t, small, fnSpec{memory: sandbox.MBPerCPU})
+	got := affinity(small)
+	switch {
+	case len(got) == 1 && set.IsSet(got[0]) && set.Count() > 1:
+	case len(got) == set.Count(): // every CPU had a pinned environment
+	default:
+		t.Errorf("a %d MB function runs on CPUs %v (host has %d)", sandbox.MBPerCPU, got, set.Count())
 	}
 }

@@ -52,6 +52,7 @@ type Service struct {
 	log       *slog.Logger
 	sandboxes *sandbox.Manager
 	admission *admission
+	place     *placement
 
 	mu       sync.Mutex
 	pools    map[envKey]*pool
@@ -105,7 +106,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, log: cfg.Logger.With("component", "invoke"), sandboxes: cfg.Sandboxes,
-		admission: newAdmission(), pools: map[envKey]*pool{}, stop: make(chan struct{}),
+		admission: newAdmission(), place: newPlacement(), pools: map[envKey]*pool{}, stop: make(chan struct{}),
 		retiredAt: map[string]time.Time{}, prov: newProvisioner(),
 	}
 	s.wg.Add(2)

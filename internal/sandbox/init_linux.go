@@ -251,6 +251,16 @@ func (in *initProc) launch(st *startMsg, stdout, stderr int) (int, error) {
 		return 0, err
 	}
 	defer stdin.Close()
+	if len(st.CPUs) > 0 {
+		// The function inherits the forking thread's affinity.
+		var set unix.CPUSet
+		for _, c := range st.CPUs {
+			set.Set(c)
+		}
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			return 0, fmt.Errorf("cpu affinity %v: %w", st.CPUs, err)
+		}
+	}
 	if err := confineThread(in.prog, st.NProc); err != nil {
 		return 0, fmt.Errorf("confine: %w", err)
 	}

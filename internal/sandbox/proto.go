@@ -62,6 +62,7 @@ type startMsg struct {
 	Runtime  bool     `json:"runtime"` // a /var/runtime tree follows the task tree
 	Opt      bool     `json:"opt"`     // an /opt tree follows
 	NProc    uint64   `json:"nproc"`   // RLIMIT_NPROC
+	CPUs     []int    `json:"cpus,omitempty"`
 }
 
 type listeningMsg struct {
@@ -174,6 +175,9 @@ func (m *message) validate() error {
 		}
 		if s.NProc < 16 || s.NProc > 1<<22 {
 			return bad("nproc %d", s.NProc)
+		}
+		if err := checkCPUs(s.CPUs); err != nil {
+			return bad("%v", err)
 		}
 	case kindListening:
 		if m.Listening == nil || payloads != 1 {

@@ -70,6 +70,7 @@ func (z *zygote) claim(ctx context.Context, spec *Spec) (*Sandbox, error) {
 		Runtime:  spec.RuntimeDir != "",
 		Opt:      spec.OptDir != "",
 		NProc:    uint64(z.m.cfg.PidsMax),
+		CPUs:     spec.CPUs,
 	}
 	if err := z.ctl.send(message{Kind: kindStart, Start: start}, fds...); err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/cloister/cloister/internal/sandbox"
 )
@@ -647,4 +648,87 @@ func TestManagerClose(t *testing.T) {
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("parent cgroup %s left behind (%v)", dir, err)
 	}
+}
+
+// TestCPUAffinity: Spec.CPUs becomes the function's affinity; without it the
+// function may run on every CPU the host process may; a CPU the host lacks
+// fails the start (Wait reports it) rather than running unplaced.
+func TestCPUAffinity(t *testing.T) {
+	m := manager(t, "pool")
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
+	var host []int
+	for c := 0; c < 1024; c++ {
+		if set.IsSet(c) {
+			host = append(host, c)
+		}
+	}
+	list := func(cpus []int) string {
+		// The kernel's list format, as far as these tests need it: runs
+		// of consecutive CPUs as "a-b".
+		var parts []string
+		for i := 0; i < len(cpus); {
+			j := i
+			for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
+				j++
+			}
+			if j > i {
+				parts = append(parts, fmt.Sprintf("%d-%d", cpus[i], cpus[j]))
+			} else {
+				parts = append(parts, strconv.Itoa(cpus[i]))
+			}
+			i = j + 1
+		}
+		return strings.Join(parts, ",")
+	}
+	t.Run("unset", func(t *testing.T) {
+		in := probeInfo(t, m, probeSpec("info"))
+		if got := in.Status["Cpus_allowed_list"]; got != list(host) {
+			t.Errorf("Cpus_allowed_list %q, want the host's %q", got, list(host))
+		}
+	})
+	for _, c := range []int{host[0], host[len(host)-1]} {
+		t.Run(fmt.Sprintf("cpu%d", c), func(t *testing.T) {
+			spec := probeSpec("info")
+			spec.CPUs = []int{c}
+			in := probeInfo(t, m, spec)
+			if got := in.Status["Cpus_allowed_list"]; got != strconv.Itoa(c) {
+				t.Errorf("Cpus_allowed_list %q, want %d", got, c)
+			}
+		})
+	}
+	t.Run("invalid", func(t *testing.T) {
+		for _, cpus := range [][]int{{-1}, {1024}} {
+			spec := probeSpec("info")
+			spec.CPUs = cpus
+			if _, err := m.Start(context.Background(), spec); !errors.Is(err, sandbox.ErrInvalidSpec) {
+				t.Errorf("CPUs %v: Start = %v, want ErrInvalidSpec", cpus, err)
+			}
+		}
+	})
+	t.Run("not the host's", func(t *testing.T) {
+		if len(host) == 1024 {
+			t.Skip("the host has every CPU")
+		}
+		missing := 1023
+		for slices.Contains(host, missing) {
+			missing--
+		}
+		spec := probeSpec("info")
+		spec.CPUs = []int{missing}
+		s, err := m.Start(context.Background(), spec)
+		if err != nil {
+			// Refused before Start returned: as good, if it says why.
+			if !strings.Contains(err.Error(), "cpu affinity") {
+				t.Errorf("Start = %v, want an affinity error", err)
+			}
+			return
+		}
+		defer s.Close()
+		if e := s.Wait(); e.Err == nil || !strings.Contains(e.Err.Error(), "cpu affinity") {
+			t.Errorf("exit %+v, want an affinity error", e)
+		}
+	})
 }

@@ -151,6 +151,11 @@ type Spec struct {
 	Listen []string
 	// Hostname is the UTS hostname inside. Default: "localhost".
 	Hostname string
+	// CPUs, if set, is the function's initial CPU affinity (host CPU
+	// numbers). It places the function, for cache and wake-up locality; it
+	// is not a limit (the cgroup's CPU quota is), and the function may
+	// change its own affinity within the host's CPUs.
+	CPUs []int
 	// Stdout and Stderr receive the function's output; typically the write
 	// ends of pipes whose read ends the caller drains. They are shared with
 	// the function, which needs blocking descriptors: their file description
@@ -225,6 +230,21 @@ func (s *Spec) check() error {
 	}
 	if s.Hostname != "" && !hostnameRE.MatchString(s.Hostname) {
 		return fmt.Errorf("hostname %q is not a valid host name", s.Hostname)
+	}
+	return checkCPUs(s.CPUs)
+}
+
+// maxCPU bounds a CPU number in an affinity (CPU_SETSIZE).
+const maxCPU = 1024
+
+func checkCPUs(cpus []int) error {
+	if len(cpus) > maxCPU {
+		return fmt.Errorf("%d CPUs, limit %d", len(cpus), maxCPU)
+	}
+	for _, c := range cpus {
+		if c < 0 || c >= maxCPU {
+			return fmt.Errorf("CPU %d not in 0..%d", c, maxCPU-1)
+		}
 	}
 	return nil
 }

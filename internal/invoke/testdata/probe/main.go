@@ -45,6 +45,17 @@ func handle(ctx context.Context, ev Event) (any, error) {
 			"pid": os.Getpid(), "invocations": invocations, "client": lc.ClientContext.Custom}, nil
 	case "env":
 		return os.Environ(), nil
+	case "affinity":
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "Cpus_allowed_list:"); ok {
+				return strings.TrimSpace(v), nil
+			}
+		}
+		return nil, errors.New("no Cpus_allowed_list")
 	case "print":
 		for i := 0; i < ev.N; i++ {
 			fmt.Printf("line %d %s\n", i, ev.Arg)
