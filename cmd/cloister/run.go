@@ -15,16 +15,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloister/cloister/internal/api"
-	"github.com/cloister/cloister/internal/async"
-	"github.com/cloister/cloister/internal/esm"
-	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/iam"
-	"github.com/cloister/cloister/internal/invoke"
-	"github.com/cloister/cloister/internal/logs"
 	"github.com/cloister/cloister/internal/runtimes"
 	"github.com/cloister/cloister/internal/sandbox"
-	"github.com/cloister/cloister/internal/sqs"
+	"github.com/cloister/cloister/internal/stack"
 	"github.com/cloister/cloister/internal/store"
 )
 
@@ -61,26 +55,6 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 	}
 	defer st.Close()
 
-	workers, stopWorkers := context.WithCancel(context.Background())
-	defer stopWorkers()
-
-	ids, err := iam.Open(workers, st, log)
-	if err != nil {
-		return err
-	}
-	defer ids.Close()
-	account, _, err := ids.DefaultAccount(ctx)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dataDir, "account-id"), []byte(account.ID+"\n"), 0o600); err != nil {
-		return err
-	}
-	credsPath, err := ensureRootCredentials(ctx, ids, account.ID, dataDir)
-	if err != nil {
-		return err
-	}
-
 	catalog, err := runtimes.Discover()
 	if err != nil {
 		return err
@@ -102,98 +76,32 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 	}
 	defer sandboxes.Close()
 
-	// The data plane and the control plane refer to each other through two
-	// hooks: code preparation and retirement of changed functions.
-	var dataPlane *invoke.Service
-	fns, err := functions.Open(ctx, st, functions.Config{
-		Region: cfg.Region, ConcurrencyLimit: cfg.ConcurrencyLimit, Runtimes: catalog, Logger: log,
-		Prepare: func(ctx context.Context, hash string, zip []byte) error { return dataPlane.PrepareCode(ctx, hash, zip) },
-		Ready:   func(ctx context.Context, latest functions.Configuration) { dataPlane.WarmCredentials(ctx, latest) },
-		Changed: func(account, name string, deleted bool) { dataPlane.Retire(account, name, deleted) },
-		ProvisionedState: func(account, name, qualifier string, requested int) (int, string) {
-			return dataPlane.Provisioned(account, name, qualifier, requested)
-		},
+	services, err := stack.Open(ctx, st, stack.Config{
+		Region: cfg.Region, Logger: log, Runtimes: catalog, Sandboxes: sandboxes, RuntimeDir: runtimeDir,
+		CodeDir: filepath.Join(dataDir, "cache", "code"), LogBytesPerFunction: cfg.LogBytesPerFunction,
+		ConcurrencyLimit: cfg.ConcurrencyLimit, IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime,
 	})
 	if err != nil {
-		return err
-	}
-	functionLogs := logs.NewStore(cfg.LogBytesPerFunction)
-	dataPlane, err = invoke.New(invoke.Config{
-		Region: cfg.Region, Sandboxes: sandboxes, Functions: fns, Runtimes: catalog, RuntimeDir: runtimeDir,
-		CodeDir: filepath.Join(dataDir, "cache", "code"), Logs: functionLogs,
-		IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime, Logger: log, Credentials: ids.IssueRoleSession,
-	})
-	if err != nil {
-		return err
-	}
-	defer dataPlane.Close()
-	if err := fns.Start(workers); err != nil {
-		return err
-	}
-	defer fns.Close()
-
-	codeKey, err := sharedSecret(ctx, ids, "code-url-key")
-	if err != nil {
-		return err
-	}
-	receiptKey, err := sharedSecret(ctx, ids, "sqs-receipt-key")
-	if err != nil {
-		return err
-	}
-	queues, err := sqs.Open(ctx, st, sqs.Config{Region: cfg.Region, ReceiptKey: receiptKey, Logger: log})
-	if err != nil {
-		return err
-	}
-	if err := queues.Start(workers); err != nil {
-		return err
-	}
-	defer queues.Close()
-	// Asynchronous invocations: the event queue and its dispatcher. The
-	// service is the API's Invoker: Event invocations are queued,
-	// synchronous ones pass through to the data plane.
-	events, err := async.Open(ctx, st, async.Config{
-		Region: cfg.Region, Functions: fns, DataPlane: dataPlane, Queues: queues, Logger: log, AuthorizeRole: ids.AuthorizeRole,
-	})
-	if err != nil {
-		return err
-	}
-	if err := events.Start(workers); err != nil {
-		return err
-	}
-	defer events.Close()
-	// Event source mappings: pollers that move queue messages into
-	// synchronous invocations, on every server sharing the store.
-	mappings, err := esm.Open(ctx, st, esm.Config{
-		Region: cfg.Region, Functions: fns, Queues: queues, Logger: log, AuthorizeRole: ids.AuthorizeRole,
-		Invoke: func(ctx context.Context, in esm.Invocation) (esm.Result, error) {
-			res, err := dataPlane.Invoke(ctx, &api.InvokeRequest{RequestID: in.RequestID, Function: in.Function, Payload: in.Payload, Depth: in.Depth})
-			if err != nil {
-				return esm.Result{}, err
-			}
-			return esm.Result{Payload: res.Payload, FunctionError: res.FunctionError}, nil
-		},
-	})
-	if err != nil {
-		return err
-	}
-	if err := mappings.Start(workers); err != nil {
 		return err
 	}
 	defer func() {
 		// Only on early returns: the shutdown below has already closed it.
 		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
-		_ = mappings.Close(stopCtx)
+		services.Close(stopCtx)
 	}()
-	handler, err := api.New(api.Config{
-		Region: cfg.Region, Keys: ids, Authorizer: ids, IAM: ids, Functions: fns, Invoker: events, SQS: queues,
-		EventSourceMappings: mappings, CodeURLKey: codeKey, Logger: log,
-	})
+	account := services.Account
+	if err := os.WriteFile(filepath.Join(dataDir, "account-id"), []byte(account+"\n"), 0o600); err != nil {
+		return err
+	}
+	credsPath, err := ensureRootCredentials(ctx, services.IAM, account, dataDir)
 	if err != nil {
 		return err
 	}
-	// Functions reach the same API from inside their sandboxes.
-	dataPlane.SetAPI(handler)
+	if err := services.Start(); err != nil {
+		return err
+	}
+	handler := services.Handler
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -212,8 +120,8 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 	}
 
 	endpoint := "http://" + ln.Addr().String()
-	log.Info("cloister started", "endpoint", endpoint, "region", cfg.Region, "account", account.ID, "data_dir", dataDir)
-	printWelcome(endpoint, cfg.Region, account.ID, credsPath)
+	log.Info("cloister started", "endpoint", endpoint, "region", cfg.Region, "account", account, "data_dir", dataDir)
+	printWelcome(endpoint, cfg.Region, account, credsPath)
 
 	select {
 	case <-ctx.Done():
@@ -231,22 +139,13 @@ func runServer(ctx context.Context, cfg serverConfig) error {
 	// 2. Stop the pollers of event source mappings and give their batches
 	// in flight what is left of the drain time; stop taking queued events
 	// (invocations the data plane's shutdown ends go back to the queue),
-	// kill the execution environments and remove their cgroups, then let
-	// the event workers and the remaining batches finish settling (their
-	// messages are retried after their visibility timeout).
-	if err := mappings.Close(drain); err != nil {
-		log.Warn("event source mapping batches still running; the data plane's shutdown ends them", "err", err)
-	}
-	events.Stop()
-	dataPlane.Close()
+	// kill the execution environments, let the event workers and the
+	// remaining batches finish settling (their messages are retried after
+	// their visibility timeout); 3. stop background workers and the
+	// services; 4. remove the sandboxes' cgroups; the store closes last
+	// (deferred).
+	services.Close(drain)
 	sandboxes.Close()
-	events.Close()
-	_ = mappings.Close(context.Background())
-	// 3. Stop background workers; 4. the store closes last (deferred).
-	stopWorkers()
-	queues.Close()
-	fns.Close()
-	ids.Close()
 	log.Info("stopped")
 	return nil
 }
@@ -270,28 +169,6 @@ func ensureRootCredentials(ctx context.Context, ids *iam.Service, account, dataD
 		return path, nil
 	}
 	return "", nil
-}
-
-// sharedSecret returns a random 32-byte secret shared by every server using
-// this store, creating it once.
-func sharedSecret(ctx context.Context, ids *iam.Service, name string) ([]byte, error) {
-	meta := ids.Meta()
-	if e, err := meta.Get(ctx, name); err == nil {
-		return e.Value, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	if _, err := meta.Create(ctx, name, b); err != nil {
-		if errors.Is(err, store.ErrExists) {
-			return sharedSecret(ctx, ids, name)
-		}
-		return nil, err
-	}
-	return b, nil
 }
 
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {

@@ -10,7 +10,6 @@ package async_test
 // root.
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -18,7 +17,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -41,6 +39,8 @@ import (
 	"github.com/cloister/cloister/internal/runtimes"
 	"github.com/cloister/cloister/internal/sandbox"
 	"github.com/cloister/cloister/internal/sqs"
+	services "github.com/cloister/cloister/internal/stack"
+	"github.com/cloister/cloister/internal/stack/fnbuild"
 	"github.com/cloister/cloister/internal/store"
 )
 
@@ -66,41 +66,6 @@ func TestMain(m *testing.M) {
 		return code
 	}()
 	os.Exit(code)
-}
-
-// buildFn compiles testdata/fn (a static aws-lambda-go function) and zips
-// it as bootstrap.
-func buildFn() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "async-fn-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./testdata/fn")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build fn: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	hdr := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	hdr.SetMode(0o755)
-	w, err := zw.CreateHeader(hdr)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(data); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // testLogger shows the server's warnings in the test output.
@@ -147,26 +112,28 @@ func asyncConfig() async.Config {
 	}
 }
 
-// stack is one server's services on one store.
+// stack is one server's services on one store, assembled as
+// cmd/cloister assembles them, with the data plane counted and the clock
+// the tests'.
 type stack struct {
-	st      *store.Store
-	ids     *iam.Service
-	account string
-	fns     *functions.Service
-	inv     *invoke.Service
-	logs    *logs.Store
-	queues  *sqs.Service
-	events  *async.Service
-	runs    *counter
-	clock   *clock
-	cancel  context.CancelFunc
+	st       *store.Store
+	services *services.Stack
+	ids      *iam.Service
+	account  string
+	fns      *functions.Service
+	inv      *invoke.Service
+	logs     *logs.Store
+	queues   *sqs.Service
+	events   *async.Service
+	runs     *counter
+	clock    *clock
 }
 
 // openStack opens the services on the store in dataDir (created or
 // reopened); start runs their background work.
 func openStack(p *platform, dataDir string, cfg async.Config) (*stack, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &stack{cancel: cancel, clock: &clock{}, logs: logs.NewStore(1 << 20)}
+	ctx := context.Background()
+	s := &stack{clock: &clock{}}
 	fail := func(err error) (*stack, error) {
 		s.close()
 		return nil, err
@@ -175,14 +142,20 @@ func openStack(p *platform, dataDir string, cfg async.Config) (*stack, error) {
 	if s.st, err = store.Open(ctx, store.Config{DataDir: dataDir}); err != nil {
 		return fail(err)
 	}
-	if s.ids, err = iam.Open(ctx, s.st, nil); err != nil {
-		return fail(err)
-	}
-	acct, _, err := s.ids.DefaultAccount(ctx)
+	cfg.Now = s.clock.Now
+	s.services, err = services.Open(ctx, s.st, services.Config{
+		Region: region, Logger: testLogger, Runtimes: p.catalog, Sandboxes: p.sandboxes, RuntimeDir: p.rtDir,
+		CodeDir: filepath.Join(dataDir, "code"), ReceiptKey: bytes.Repeat([]byte{9}, 32), Async: cfg,
+		WrapDataPlane: func(dp services.DataPlane) services.DataPlane {
+			s.runs = newCounter(dp)
+			return s.runs
+		},
+	})
 	if err != nil {
 		return fail(err)
 	}
-	s.account = acct.ID
+	v := s.services
+	s.ids, s.account, s.fns, s.inv, s.logs, s.queues, s.events = v.IAM, v.Account, v.Functions, v.DataPlane, v.Logs, v.Queues, v.Events
 	// The execution role functions run as: it trusts Lambda, and may send
 	// to queues and invoke functions, as destinations need.
 	if _, err := s.ids.CreateRole(ctx, s.account, iam.CreateRoleInput{Name: "lambda-role", Trust: lambdaTrust}); err != nil && !awserr.IsType(err, awserr.EntityAlreadyExists) {
@@ -191,48 +164,14 @@ func openStack(p *platform, dataDir string, cfg async.Config) (*stack, error) {
 	if err := s.ids.PutInlinePolicy(ctx, s.account, iam.KindRole, "lambda-role", "destinations", deliverPolicy); err != nil {
 		return fail(err)
 	}
-	s.fns, err = functions.Open(ctx, s.st, functions.Config{
-		Region: region, Runtimes: p.catalog,
-		Prepare: func(ctx context.Context, hash string, zip []byte) error { return s.inv.PrepareCode(ctx, hash, zip) },
-		Changed: func(account, name string, deleted bool) { s.inv.Retire(account, name, deleted) },
-	})
-	if err != nil {
-		return fail(err)
-	}
-	s.inv, err = invoke.New(invoke.Config{
-		Region: region, Sandboxes: p.sandboxes, Functions: s.fns, Runtimes: p.catalog, RuntimeDir: p.rtDir,
-		CodeDir: filepath.Join(dataDir, "code"), Logs: s.logs, Credentials: s.ids.IssueRoleSession,
-	})
-	if err != nil {
-		return fail(err)
-	}
-	s.runs = newCounter(s.inv)
-	if s.queues, err = sqs.Open(ctx, s.st, sqs.Config{Region: region, ReceiptKey: bytes.Repeat([]byte{9}, 32)}); err != nil {
-		return fail(err)
-	}
-	cfg.Region, cfg.Functions, cfg.DataPlane, cfg.Queues, cfg.Now = region, s.fns, s.runs, s.queues, s.clock.Now
-	cfg.AuthorizeRole = s.ids.AuthorizeRole
-	if s.events, err = async.Open(ctx, s.st, cfg); err != nil {
-		return fail(err)
-	}
 	return s, nil
 }
 
 // start runs the services' background work, the dispatcher included.
-func (s *stack) start(ctx context.Context) error {
-	if err := s.startServices(ctx); err != nil {
-		return err
-	}
-	return s.events.Start(ctx)
-}
+func (s *stack) start(context.Context) error { return s.services.Start() }
 
 // startServices runs the background work of all but the dispatcher.
-func (s *stack) startServices(ctx context.Context) error {
-	if err := s.fns.Start(ctx); err != nil {
-		return err
-	}
-	return s.queues.Start(ctx)
-}
+func (s *stack) startServices(context.Context) error { return s.services.StartServices() }
 
 // crash closes the store under the running services, so that nothing they
 // do from then on is stored (what a crash of the server leaves behind),
@@ -245,24 +184,8 @@ func (s *stack) crash() {
 
 // close shuts the stack down in run.go's order.
 func (s *stack) close() {
-	if s.events != nil {
-		s.events.Stop()
-	}
-	if s.inv != nil {
-		s.inv.Close()
-	}
-	if s.events != nil {
-		s.events.Close()
-	}
-	if s.queues != nil {
-		s.queues.Close()
-	}
-	if s.fns != nil {
-		s.fns.Close()
-	}
-	s.cancel()
-	if s.ids != nil {
-		s.ids.Close()
+	if s.services != nil {
+		s.services.Close(context.Background())
 	}
 	if s.st != nil {
 		s.st.Close()
@@ -289,7 +212,7 @@ func get(t testing.TB) *harness {
 	}
 	hOnce.Do(func() {
 		// Built here, not in TestMain: fuzzing workers never need it.
-		if fnZip, buildErr = buildFn(); buildErr == nil {
+		if fnZip, buildErr = fnbuild.Zip("./testdata/fn"); buildErr == nil {
 			h, hErr = newHarness()
 		}
 	})
@@ -325,13 +248,7 @@ func newHarness() (*harness, error) {
 	if err := h.start(ctx); err != nil {
 		return fail(err)
 	}
-	handler, err := api.New(api.Config{
-		Region: region, Keys: h.ids, Authorizer: h.ids, IAM: h.ids, Functions: h.fns, Invoker: h.events, SQS: h.queues,
-		CodeURLKey: bytes.Repeat([]byte{7}, 32), Logger: testLogger,
-	})
-	if err != nil {
-		return fail(err)
-	}
+	handler := h.services.Handler
 	h.srv = httptest.NewServer(handler)
 	h.client = lambda.New(lambda.Options{
 		Region: region, BaseEndpoint: aws.String(h.srv.URL),

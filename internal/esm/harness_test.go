@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -42,10 +41,11 @@ import (
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/iam"
 	"github.com/cloister/cloister/internal/invoke"
-	"github.com/cloister/cloister/internal/logs"
 	"github.com/cloister/cloister/internal/runtimes"
 	"github.com/cloister/cloister/internal/sandbox"
 	"github.com/cloister/cloister/internal/sqs"
+	services "github.com/cloister/cloister/internal/stack"
+	"github.com/cloister/cloister/internal/stack/fnbuild"
 	"github.com/cloister/cloister/internal/store"
 )
 
@@ -67,26 +67,6 @@ func TestMain(m *testing.M) {
 		shared.close()
 	}
 	os.Exit(code)
-}
-
-// buildConsumer compiles testdata/consumer (a static aws-lambda-go function).
-func buildConsumer() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "consumer-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./testdata/consumer")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build consumer: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		return nil, err
-	}
-	return zipBootstrap(data, 0o755)
 }
 
 func zipBootstrap(data []byte, mode os.FileMode) ([]byte, error) {
@@ -125,6 +105,7 @@ type harness struct {
 	sandboxes *sandbox.Manager // nil without root
 	inv       *invoke.Service  // nil without root
 	mappings  *esm.Service
+	services  *services.Stack
 	rec       *recorder
 	srv       *httptest.Server
 
@@ -171,15 +152,45 @@ func newHarness() (*harness, error) {
 	if h.st, err = store.Open(ctx, store.Config{DataDir: filepath.Join(dir, "data")}); err != nil {
 		return fail(err)
 	}
-	if h.ids, err = iam.Open(ctx, h.st, nil); err != nil {
-		return fail(err)
-	}
-	acct, _, err := h.ids.DefaultAccount(ctx)
+	catalog, err := runtimes.Discover()
 	if err != nil {
 		return fail(err)
 	}
-	h.account = acct.ID
-	key, _, err := h.ids.EnsureRootKey(ctx, acct.ID, "", "")
+	cfg := services.Config{
+		Region: region, Logger: testLogger, Runtimes: catalog, ReceiptKey: bytes.Repeat([]byte{9}, 32),
+		ESM:           esm.Config{PollWait: time.Second, Logger: testLogger},
+		WrapDataPlane: h.rec.wrap,
+	}
+	if os.Geteuid() == 0 {
+		if consumerZip, err = fnbuild.Zip("./testdata/consumer"); err != nil {
+			return fail(err)
+		}
+		if cfg.RuntimeDir, err = runtimes.Install(filepath.Join(dir, "runtimes")); err != nil {
+			return fail(err)
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return fail(err)
+		}
+		h.sandboxes, err = sandbox.NewManager(ctx, sandbox.Config{
+			InitPath: exe, PoolSize: 2, CgroupParent: fmt.Sprintf("cloister-esm-test-%d", os.Getpid()),
+		})
+		if err != nil {
+			return fail(err)
+		}
+		cfg.Sandboxes, cfg.CodeDir = h.sandboxes, filepath.Join(dir, "code")
+	}
+	if h.services, err = services.Open(ctx, h.st, cfg); err != nil {
+		return fail(err)
+	}
+	v := h.services
+	h.ids, h.fns, h.inv, h.queues, h.mappings = v.IAM, v.Functions, v.DataPlane, v.Queues, v.Mappings
+	if err := v.Start(); err != nil {
+		return fail(err)
+	}
+	handler := v.Handler
+	h.account = v.Account
+	key, _, err := h.ids.EnsureRootKey(ctx, h.account, "", "")
 	if err != nil {
 		return fail(err)
 	}
@@ -201,103 +212,42 @@ func newHarness() (*harness, error) {
 			return fail(err)
 		}
 	}
-	catalog, err := runtimes.Discover()
-	if err != nil {
-		return fail(err)
-	}
-	var prepare func(ctx context.Context, hash string, zip []byte) error
-	if os.Geteuid() == 0 {
-		prepare = func(ctx context.Context, hash string, zip []byte) error { return h.inv.PrepareCode(ctx, hash, zip) }
-	}
-	h.fns, err = functions.Open(ctx, h.st, functions.Config{
-		Region: region, Runtimes: catalog, Prepare: prepare, Logger: testLogger,
-		Changed: func(account, name string, deleted bool) {
-			if h.inv != nil {
-				h.inv.Retire(account, name, deleted)
-			}
-		},
-	})
-	if err != nil {
-		return fail(err)
-	}
-	if os.Geteuid() == 0 {
-		if consumerZip, err = buildConsumer(); err != nil {
-			return fail(err)
-		}
-		rtDir, err := runtimes.Install(filepath.Join(dir, "runtimes"))
-		if err != nil {
-			return fail(err)
-		}
-		exe, err := os.Executable()
-		if err != nil {
-			return fail(err)
-		}
-		h.sandboxes, err = sandbox.NewManager(ctx, sandbox.Config{
-			InitPath: exe, PoolSize: 2, CgroupParent: fmt.Sprintf("cloister-esm-test-%d", os.Getpid()),
-		})
-		if err != nil {
-			return fail(err)
-		}
-		h.inv, err = invoke.New(invoke.Config{
-			Region: region, Sandboxes: h.sandboxes, Functions: h.fns, Runtimes: catalog, RuntimeDir: rtDir,
-			CodeDir: filepath.Join(dir, "code"), Logs: logs.NewStore(1 << 20), Credentials: h.ids.IssueRoleSession,
-			Logger: testLogger,
-		})
-		if err != nil {
-			return fail(err)
-		}
-	}
-	if err := h.fns.Start(ctx); err != nil {
-		return fail(err)
-	}
-	if h.queues, err = sqs.Open(ctx, h.st, sqs.Config{Region: region, ReceiptKey: bytes.Repeat([]byte{9}, 32), Logger: testLogger}); err != nil {
-		return fail(err)
-	}
-	if err := h.queues.Start(ctx); err != nil {
-		return fail(err)
-	}
-	h.mappings, err = esm.Open(ctx, h.st, h.esmConfig())
-	if err != nil {
-		return fail(err)
-	}
-	if err := h.mappings.Start(ctx); err != nil {
-		return fail(err)
-	}
-	cfg := api.Config{
-		Region: region, Keys: h.ids, Authorizer: h.ids, IAM: h.ids, Functions: h.fns, SQS: h.queues,
-		EventSourceMappings: h.mappings, CodeURLKey: bytes.Repeat([]byte{7}, 32), Logger: testLogger,
-	}
-	handler, err := api.New(cfg)
-	if err != nil {
-		return fail(err)
-	}
-	if h.inv != nil {
-		h.inv.SetAPI(handler)
-	}
 	h.srv = httptest.NewServer(handler)
 	h.lambda, h.sqs = h.clients(key)
 	h.otherLambda, h.otherSQS = h.clients(otherKey)
 	return h, nil
 }
 
-// esmConfig is the mapping service's configuration, as cmd/cloister/run.go
-// wires it: the data plane (wrapped by the recorder) and the identity
-// service's role authorization.
+// esmConfig is the configuration of a second server's mapping service on
+// the same store, wired as the stack wires the first: the data plane
+// (wrapped by the recorder) and the identity service's role authorization.
 func (h *harness) esmConfig() esm.Config {
+	dp := h.rec.wrap(dataPlaneOf(h))
 	return esm.Config{
 		Region: region, Functions: h.fns, Queues: h.queues, Logger: testLogger, PollWait: time.Second,
 		AuthorizeRole: h.ids.AuthorizeRole,
-		Invoke: h.rec.wrap(func(ctx context.Context, in esm.Invocation) (esm.Result, error) {
-			if h.inv == nil {
-				return esm.Result{}, awserr.New(awserr.ServiceUnavailable, "no data plane without root")
-			}
-			res, err := h.inv.Invoke(ctx, &api.InvokeRequest{RequestID: in.RequestID, Function: in.Function, Payload: in.Payload, Depth: in.Depth})
+		Invoke: func(ctx context.Context, in esm.Invocation) (esm.Result, error) {
+			res, err := dp.Invoke(ctx, &api.InvokeRequest{RequestID: in.RequestID, Function: in.Function, Payload: in.Payload, Depth: in.Depth})
 			if err != nil {
 				return esm.Result{}, err
 			}
 			return esm.Result{Payload: res.Payload, FunctionError: res.FunctionError}, nil
-		}),
+		},
 	}
+}
+
+// dataPlaneOf is h's data plane, or one that refuses without root.
+func dataPlaneOf(h *harness) services.DataPlane {
+	if h.inv == nil {
+		return refuse{}
+	}
+	return h.inv
+}
+
+type refuse struct{}
+
+func (refuse) Invoke(context.Context, *api.InvokeRequest) (*api.InvokeResult, error) {
+	return nil, awserr.New(awserr.ServiceUnavailable, "no data plane without root")
 }
 
 // createRole makes an execution role (it trusts Lambda) with inline
@@ -334,30 +284,15 @@ func (h *harness) close() {
 	if h.srv != nil {
 		h.srv.Close()
 	}
-	if h.mappings != nil {
+	if h.services != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		_ = h.mappings.Close(ctx)
+		h.services.Close(ctx)
 		cancel()
-	}
-	if h.inv != nil {
-		h.inv.Close()
 	}
 	if h.sandboxes != nil {
 		h.sandboxes.Close()
 	}
-	if h.mappings != nil {
-		_ = h.mappings.Close(context.Background())
-	}
-	if h.queues != nil {
-		h.queues.Close()
-	}
-	if h.fns != nil {
-		h.fns.Close()
-	}
 	h.cancel()
-	if h.ids != nil {
-		h.ids.Close()
-	}
 	if h.st != nil {
 		h.st.Close()
 	}
@@ -566,21 +501,31 @@ func newRecorder() *recorder {
 	return &recorder{calls: map[string][]call{}, inFlight: map[string]int{}, peak: map[string]int{}}
 }
 
-func (r *recorder) wrap(f func(context.Context, esm.Invocation) (esm.Result, error)) func(context.Context, esm.Invocation) (esm.Result, error) {
-	return func(ctx context.Context, in esm.Invocation) (esm.Result, error) {
-		name := in.Function.Config.FunctionName
-		r.mu.Lock()
-		r.inFlight[name]++
-		r.peak[name] = max(r.peak[name], r.inFlight[name])
-		r.mu.Unlock()
-		res, err := f(ctx, in)
-		r.mu.Lock()
-		r.inFlight[name]--
-		r.calls[name] = append(r.calls[name], call{Payload: in.Payload, Depth: in.Depth, Response: res.Payload, FuncErr: res.FunctionError, Err: err})
-		r.mu.Unlock()
-		r.total.Add(1)
-		return res, err
+// wrap returns dp, recording the invocations that go through it.
+func (r *recorder) wrap(dp services.DataPlane) services.DataPlane { return recorded{r, dp} }
+
+type recorded struct {
+	r  *recorder
+	dp services.DataPlane
+}
+
+func (w recorded) Invoke(ctx context.Context, req *api.InvokeRequest) (*api.InvokeResult, error) {
+	r, name := w.r, req.Function.Config.FunctionName
+	r.mu.Lock()
+	r.inFlight[name]++
+	r.peak[name] = max(r.peak[name], r.inFlight[name])
+	r.mu.Unlock()
+	res, err := w.dp.Invoke(ctx, req)
+	c := call{Payload: req.Payload, Depth: req.Depth, Err: err}
+	if res != nil {
+		c.Response, c.FuncErr = res.Payload, res.FunctionError
 	}
+	r.mu.Lock()
+	r.inFlight[name]--
+	r.calls[name] = append(r.calls[name], c)
+	r.mu.Unlock()
+	r.total.Add(1)
+	return res, err
 }
 
 // of returns the invocations of a function so far.

@@ -13,13 +13,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -38,6 +36,8 @@ import (
 	"github.com/cloister/cloister/internal/logs"
 	"github.com/cloister/cloister/internal/runtimes"
 	"github.com/cloister/cloister/internal/sandbox"
+	"github.com/cloister/cloister/internal/stack"
+	"github.com/cloister/cloister/internal/stack/fnbuild"
 	"github.com/cloister/cloister/internal/store"
 )
 
@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		if os.Geteuid() == 0 {
-			probeZip, buildErr = buildProbe()
+			probeZip, buildErr = fnbuild.Zip("./testdata/probe")
 		}
 		code := m.Run()
 		if h != nil {
@@ -66,26 +66,6 @@ func TestMain(m *testing.M) {
 		return code
 	}()
 	os.Exit(code)
-}
-
-// buildProbe compiles testdata/probe (a static aws-lambda-go function).
-func buildProbe() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "probe-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/probe")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build probe: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		return nil, err
-	}
-	return zipFiles(map[string]zipEntry{"bootstrap": {data: data, mode: 0o755}})
 }
 
 type zipEntry struct {
@@ -125,6 +105,7 @@ type harness struct {
 	ids       *iam.Service
 	fns       *functions.Service
 	sandboxes *sandbox.Manager
+	stack     *stack.Stack
 	inv       *invoke.Service
 	invCfg    invoke.Config
 	logs      *logs.Store
@@ -184,21 +165,6 @@ func newHarness() (*harness, error) {
 	if h.st, err = store.Open(ctx, store.Config{DataDir: filepath.Join(dir, "data")}); err != nil {
 		return fail(err)
 	}
-	if h.ids, err = iam.Open(ctx, h.st, nil); err != nil {
-		return fail(err)
-	}
-	acct, _, err := h.ids.DefaultAccount(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	h.account = acct.ID
-	if h.key, _, err = h.ids.EnsureRootKey(ctx, acct.ID, "", ""); err != nil {
-		return fail(err)
-	}
-	// The execution role functions run as: it trusts Lambda.
-	if _, err := h.ids.CreateRole(ctx, acct.ID, iam.CreateRoleInput{Name: "lambda-role", Trust: lambdaTrust}); err != nil {
-		return fail(err)
-	}
 	catalog, err := runtimes.Discover()
 	if err != nil {
 		return fail(err)
@@ -217,38 +183,31 @@ func newHarness() (*harness, error) {
 	if err != nil {
 		return fail(err)
 	}
-	h.fns, err = functions.Open(ctx, h.st, functions.Config{
-		Region: region, Runtimes: catalog,
-		Prepare: func(ctx context.Context, hash string, zip []byte) error { return h.inv.PrepareCode(ctx, hash, zip) },
-		Ready:   func(ctx context.Context, latest functions.Configuration) { h.inv.WarmCredentials(ctx, latest) },
-		Changed: func(account, name string, deleted bool) { h.inv.Retire(account, name, deleted) },
-		ProvisionedState: func(account, name, qualifier string, requested int) (int, string) {
-			return h.inv.Provisioned(account, name, qualifier, requested)
-		},
+	h.stack, err = stack.Open(ctx, h.st, stack.Config{
+		Region: region, Logger: testLogger, Runtimes: catalog, Sandboxes: h.sandboxes, RuntimeDir: rtDir,
+		CodeDir: filepath.Join(dir, "code"), Credentials: h.issue,
 	})
 	if err != nil {
 		return fail(err)
 	}
-	h.logs = logs.NewStore(1 << 20)
+	h.ids, h.fns, h.inv, h.logs, h.account = h.stack.IAM, h.stack.Functions, h.stack.DataPlane, h.stack.Logs, h.stack.Account
+	// A second data plane on the same control plane (lifecycle tests)
+	// starts from this configuration, the stack's.
 	h.invCfg = invoke.Config{
 		Region: region, Sandboxes: h.sandboxes, Functions: h.fns, Runtimes: catalog, RuntimeDir: rtDir,
-		CodeDir: filepath.Join(dir, "code"), Logs: h.logs, Credentials: h.issue,
+		CodeDir: filepath.Join(dir, "code"), Logs: h.logs, Credentials: h.issue, Logger: testLogger,
 	}
-	h.inv, err = invoke.New(h.invCfg)
-	if err != nil {
+	if h.key, _, err = h.ids.EnsureRootKey(ctx, h.account, "", ""); err != nil {
 		return fail(err)
 	}
-	if err := h.fns.Start(ctx); err != nil {
+	// The execution role functions run as: it trusts Lambda.
+	if _, err := h.ids.CreateRole(ctx, h.account, iam.CreateRoleInput{Name: "lambda-role", Trust: lambdaTrust}); err != nil {
 		return fail(err)
 	}
-	handler, err := api.New(api.Config{
-		Region: region, Keys: h.ids, Authorizer: h.ids, IAM: h.ids, Functions: h.fns, Invoker: syncOnly{h.inv},
-		CodeURLKey: bytes.Repeat([]byte{7}, 32), Logger: testLogger,
-	})
-	if err != nil {
+	if err := h.stack.Start(); err != nil {
 		return fail(err)
 	}
-	h.inv.SetAPI(handler)
+	handler := h.stack.Handler
 	h.srv = httptest.NewServer(handler)
 	h.client = lambda.New(lambda.Options{
 		Region: region, BaseEndpoint: aws.String(h.srv.URL),
@@ -262,19 +221,13 @@ func (h *harness) close() {
 	if h.srv != nil {
 		h.srv.Close()
 	}
-	if h.inv != nil {
-		h.inv.Close()
+	if h.stack != nil {
+		h.stack.Close(context.Background())
 	}
 	if h.sandboxes != nil {
 		h.sandboxes.Close()
 	}
-	if h.fns != nil {
-		h.fns.Close()
-	}
 	h.cancel()
-	if h.ids != nil {
-		h.ids.Close()
-	}
 	if h.st != nil {
 		h.st.Close()
 	}
@@ -475,12 +428,3 @@ func decodeTail(out *lambda.InvokeOutput) string {
 const lambdaTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 
 func (h *harness) roleARN() string { return "arn:aws:iam::" + h.account + ":role/lambda-role" }
-
-// syncOnly serves the API's Invoker seam with the data plane alone: these
-// tests exercise synchronous invocation (Event invocations are
-// internal/async's, tested there).
-type syncOnly struct{ *invoke.Service }
-
-func (syncOnly) Enqueue(context.Context, *api.InvokeRequest) error {
-	return errors.New("this test harness runs no asynchronous invocations")
-}
