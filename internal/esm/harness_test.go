@@ -11,7 +11,6 @@ package esm_test
 // plane, and the tests that invoke functions skip, saying so.
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -67,24 +66,6 @@ func TestMain(m *testing.M) {
 		shared.close()
 	}
 	os.Exit(code)
-}
-
-func zipBootstrap(data []byte, mode os.FileMode) ([]byte, error) {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	hdr := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	hdr.SetMode(mode)
-	w, err := zw.CreateHeader(hdr)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(data); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // lambdaTrust is the trust policy of an execution role.
@@ -339,7 +320,7 @@ func (h *harness) createFunctionAs(t testing.TB, c *lambda.Client, roleARN, name
 	ctx := context.Background()
 	if code == nil {
 		var err error
-		if code, err = zipBootstrap([]byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		if code, err = fnbuild.ZipBootstrap([]byte("#!/bin/sh\nexit 1\n")); err != nil {
 			t.Fatal(err)
 		}
 	}

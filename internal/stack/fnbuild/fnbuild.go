@@ -31,6 +31,11 @@ func Zip(pkgDir string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ZipBootstrap(data)
+}
+
+// ZipBootstrap returns a zip holding data as an executable "bootstrap".
+func ZipBootstrap(data []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	hdr := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
