@@ -357,3 +357,16 @@ func encodeDoc(doc string) string {
 	}
 	return b.String()
 }
+
+// withParam runs op with the value of a required parameter and answers
+// with IAM's empty result: the shape of the actions that take one
+// parameter besides the entity they act on.
+func withParam(q *qcall, param string, op func(value string) error) error {
+	if err := q.p.required(param); err != nil {
+		return err
+	}
+	if err := op(q.p.get(param)); err != nil {
+		return err
+	}
+	return q.done()
+}

@@ -259,23 +259,11 @@ func handleListPolicyVersions(q *qcall) error {
 }
 
 func handleDeletePolicyVersion(q *qcall) error {
-	if err := q.p.required("VersionId"); err != nil {
-		return err
-	}
-	if err := q.ids().DeletePolicyVersion(q.ctx, q.account, q.arn, q.p.get("VersionId")); err != nil {
-		return err
-	}
-	return q.done()
+	return withParam(q, "VersionId", func(v string) error { return q.ids().DeletePolicyVersion(q.ctx, q.account, q.arn, v) })
 }
 
 func handleSetDefaultPolicyVersion(q *qcall) error {
-	if err := q.p.required("VersionId"); err != nil {
-		return err
-	}
-	if err := q.ids().SetDefaultPolicyVersion(q.ctx, q.account, q.arn, q.p.get("VersionId")); err != nil {
-		return err
-	}
-	return q.done()
+	return withParam(q, "VersionId", func(v string) error { return q.ids().SetDefaultPolicyVersion(q.ctx, q.account, q.arn, v) })
 }
 
 func handleListEntitiesForPolicy(q *qcall) error {

@@ -28,30 +28,7 @@ func writeRole(w *xmlWriter, r *iam.Role, full bool) {
 }
 
 func authzCreateRole(q *qcall) error {
-	if err := q.p.required("RoleName", "AssumeRolePolicyDocument"); err != nil {
-		return err
-	}
-	tags, err := q.tags("Tags")
-	if err != nil {
-		return err
-	}
-	path := q.p.get("Path")
-	if path == "" {
-		path = "/"
-	}
-	arn := iam.EntityARN(q.account, "role", path, q.p.get("RoleName"))
-	keys := map[string][]string{}
-	addRequestTags(keys, tags)
-	if b := q.p.get("PermissionsBoundary"); b != "" {
-		keys["iam:PermissionsBoundary"] = []string{b}
-	}
-	if err := q.authorize("iam:CreateRole", arn, "", keys, nil); err != nil {
-		return err
-	}
-	if len(tags) > 0 {
-		return q.authorize("iam:TagRole", arn, "", keys, nil)
-	}
-	return nil
+	return authzCreateEntity(q, "role", "RoleName", "AssumeRolePolicyDocument")
 }
 
 func handleCreateRole(q *qcall) error {
@@ -123,13 +100,7 @@ func handleUpdateRole(q *qcall) error {
 }
 
 func handleUpdateAssumeRolePolicy(q *qcall) error {
-	if err := q.p.required("PolicyDocument"); err != nil {
-		return err
-	}
-	if err := q.ids().UpdateAssumeRolePolicy(q.ctx, q.account, q.name, q.p.get("PolicyDocument")); err != nil {
-		return err
-	}
-	return q.done()
+	return withParam(q, "PolicyDocument", func(v string) error { return q.ids().UpdateAssumeRolePolicy(q.ctx, q.account, q.name, v) })
 }
 
 func handleDeleteRole(q *qcall) error {

@@ -40,8 +40,15 @@ func writeUser(w *xmlWriter, u *iam.User, full bool) {
 	}
 }
 
-func authzCreateUser(q *qcall) error {
-	if err := q.p.required("UserName"); err != nil {
+func authzCreateUser(q *qcall) error { return authzCreateEntity(q, "user", "UserName") }
+
+// authzCreateEntity authorizes creating a user or role (kind) named by the
+// nameParam parameter: iam:CreateUser or iam:CreateRole with the request's
+// tags and permissions boundary as condition keys, and the matching Tag
+// action when the request carries tags, as IAM does. required lists the
+// other mandatory parameters.
+func authzCreateEntity(q *qcall, kind, nameParam string, required ...string) error {
+	if err := q.p.required(append([]string{nameParam}, required...)...); err != nil {
 		return err
 	}
 	tags, err := q.tags("Tags")
@@ -52,17 +59,21 @@ func authzCreateUser(q *qcall) error {
 	if path == "" {
 		path = "/"
 	}
-	arn := iam.EntityARN(q.account, "user", path, q.p.get("UserName"))
+	arn := iam.EntityARN(q.account, kind, path, q.p.get(nameParam))
 	keys := map[string][]string{}
 	addRequestTags(keys, tags)
 	if b := q.p.get("PermissionsBoundary"); b != "" {
 		keys["iam:PermissionsBoundary"] = []string{b}
 	}
-	if err := q.authorize("iam:CreateUser", arn, "", keys, nil); err != nil {
+	action := "User"
+	if kind == "role" {
+		action = "Role"
+	}
+	if err := q.authorize("iam:Create"+action, arn, "", keys, nil); err != nil {
 		return err
 	}
 	if len(tags) > 0 {
-		return q.authorize("iam:TagUser", arn, "", keys, nil)
+		return q.authorize("iam:Tag"+action, arn, "", keys, nil)
 	}
 	return nil
 }
@@ -246,13 +257,7 @@ func handleUpdateAccessKey(q *qcall) error {
 }
 
 func handleDeleteAccessKey(q *qcall) error {
-	if err := q.p.required("AccessKeyId"); err != nil {
-		return err
-	}
-	if err := q.ids().DeleteAccessKey(q.ctx, q.account, q.name, q.p.get("AccessKeyId")); err != nil {
-		return err
-	}
-	return q.done()
+	return withParam(q, "AccessKeyId", func(v string) error { return q.ids().DeleteAccessKey(q.ctx, q.account, q.name, v) })
 }
 
 func writeGroup(w *xmlWriter, g *iam.Group) {
@@ -338,23 +343,11 @@ func handleDeleteGroup(q *qcall) error {
 }
 
 func handleAddUserToGroup(q *qcall) error {
-	if err := q.p.required("UserName"); err != nil {
-		return err
-	}
-	if err := q.ids().AddUserToGroup(q.ctx, q.account, q.name, q.p.get("UserName")); err != nil {
-		return err
-	}
-	return q.done()
+	return withParam(q, "UserName", func(v string) error { return q.ids().AddUserToGroup(q.ctx, q.account, q.name, v) })
 }
 
 func handleRemoveUserFromGroup(q *qcall) error {
-	if err := q.p.required("UserName"); err != nil {
-		return err
-	}
-	if err := q.ids().RemoveUserFromGroup(q.ctx, q.account, q.name, q.p.get("UserName")); err != nil {
-		return err
-	}
-	return q.done()
+	return withParam(q, "UserName", func(v string) error { return q.ids().RemoveUserFromGroup(q.ctx, q.account, q.name, v) })
 }
 
 func handleListGroupsForUser(q *qcall) error {
