@@ -30,7 +30,8 @@ def handler(event, context):
 `
 
 // requireSandboxes skips a test that runs functions where sandboxes or the
-// Python runtime cannot run (CI has both and runs as root).
+// Python runtime cannot run (CI has both and runs as root), and fails it on
+// CI without Python. It checks for the AWS CLI too.
 func requireSandboxes(t *testing.T) {
 	t.Helper()
 	requireCLI(t)

@@ -37,16 +37,7 @@ type esmConfig struct {
 // the CLI.
 func TestEventSourceMappingCLI(t *testing.T) {
 	t.Parallel()
-	requireCLI(t)
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: invoking runs sandboxes, which need root (CI runs as root)")
-	}
-	if _, err := os.Stat("/usr/bin/python3.11"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but /usr/bin/python3.11 is missing")
-		}
-		t.Skip("skipping: /usr/bin/python3.11 is not installed")
-	}
+	requireSandboxes(t)
 	srv := startServer(t, serverOpts{})
 	cli := newCLI(t, srv)
 	fns, queues := newSDK(t, srv, 1), sqsClient(t, srv)

@@ -15,10 +15,7 @@ import (
 // errors, timeouts, log tails, versions and aliases.
 func TestInvokeCLI(t *testing.T) {
 	t.Parallel()
-	requireCLI(t)
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: invoking runs sandboxes, which need root (CI runs as root)")
-	}
+	requireSandboxes(t)
 	srv := startServer(t, serverOpts{})
 	cli := newCLI(t, srv)
 	dir := t.TempDir()

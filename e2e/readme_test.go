@@ -11,20 +11,11 @@ import (
 
 // TestReadmeTour runs "Five minutes with the AWS CLI" from the README as
 // written: a Python function, invoked with its log tail, published, aliased,
-// invoked through the alias, deleted. It is the one e2e test that runs code,
-// so it needs what sandboxes need: root, and python3.11 on the host.
+// invoked through the alias, deleted. It runs code, so it needs what
+// sandboxes need: root, and python3.11 (the README's runtime) on the host.
 func TestReadmeTour(t *testing.T) {
 	t.Parallel()
-	requireCLI(t)
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: invoking runs sandboxes, which need root (CI runs as root)")
-	}
-	if _, err := os.Stat("/usr/bin/python3.11"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but /usr/bin/python3.11, the README's runtime, is missing")
-		}
-		t.Skip("skipping: /usr/bin/python3.11, the README's runtime, is not installed")
-	}
+	requireSandboxes(t)
 	srv := startServer(t, serverOpts{noRole: true})
 	cli := newCLI(t, srv)
 	account, err := os.ReadFile(filepath.Join(srv.dataDir, "account-id"))
