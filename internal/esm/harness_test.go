@@ -35,7 +35,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/cloister/cloister/internal/api"
-	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/esm"
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/iam"
@@ -197,38 +196,6 @@ func newHarness() (*harness, error) {
 	h.lambda, h.sqs = h.clients(key)
 	h.otherLambda, h.otherSQS = h.clients(otherKey)
 	return h, nil
-}
-
-// esmConfig is the configuration of a second server's mapping service on
-// the same store, wired as the stack wires the first: the data plane
-// (wrapped by the recorder) and the identity service's role authorization.
-func (h *harness) esmConfig() esm.Config {
-	dp := h.rec.wrap(dataPlaneOf(h))
-	return esm.Config{
-		Region: region, Functions: h.fns, Queues: h.queues, Logger: testLogger, PollWait: time.Second,
-		AuthorizeRole: h.ids.AuthorizeRole,
-		Invoke: func(ctx context.Context, in esm.Invocation) (esm.Result, error) {
-			res, err := dp.Invoke(ctx, &api.InvokeRequest{RequestID: in.RequestID, Function: in.Function, Payload: in.Payload, Depth: in.Depth})
-			if err != nil {
-				return esm.Result{}, err
-			}
-			return esm.Result{Payload: res.Payload, FunctionError: res.FunctionError}, nil
-		},
-	}
-}
-
-// dataPlaneOf is h's data plane, or one that refuses without root.
-func dataPlaneOf(h *harness) services.DataPlane {
-	if h.inv == nil {
-		return refuse{}
-	}
-	return h.inv
-}
-
-type refuse struct{}
-
-func (refuse) Invoke(context.Context, *api.InvokeRequest) (*api.InvokeResult, error) {
-	return nil, awserr.New(awserr.ServiceUnavailable, "no data plane without root")
 }
 
 // createRole makes an execution role (it trusts Lambda) with inline

@@ -418,7 +418,7 @@ func TestTwoServers(t *testing.T) {
 	t.Parallel()
 	h := getInvoking(t)
 	ctx := context.Background()
-	second, err := esm.Open(ctx, h.st, h.esmConfig())
+	second, err := esm.Open(ctx, h.st, h.services.MappingConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

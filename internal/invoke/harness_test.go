@@ -107,7 +107,6 @@ type harness struct {
 	sandboxes *sandbox.Manager
 	stack     *stack.Stack
 	inv       *invoke.Service
-	invCfg    invoke.Config
 	logs      *logs.Store
 	srv       *httptest.Server
 	account   string
@@ -191,12 +190,6 @@ func newHarness() (*harness, error) {
 		return fail(err)
 	}
 	h.ids, h.fns, h.inv, h.logs, h.account = h.stack.IAM, h.stack.Functions, h.stack.DataPlane, h.stack.Logs, h.stack.Account
-	// A second data plane on the same control plane (lifecycle tests)
-	// starts from this configuration, the stack's.
-	h.invCfg = invoke.Config{
-		Region: region, Sandboxes: h.sandboxes, Functions: h.fns, Runtimes: catalog, RuntimeDir: rtDir,
-		CodeDir: filepath.Join(dir, "code"), Logs: h.logs, Credentials: h.issue, Logger: testLogger,
-	}
 	if h.key, _, err = h.ids.EnsureRootKey(ctx, h.account, "", ""); err != nil {
 		return fail(err)
 	}

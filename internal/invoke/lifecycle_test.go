@@ -12,7 +12,7 @@ import (
 // control plane, configured by cfg (short idle and lifetime limits).
 func withService(t *testing.T, mutate func(*invoke.Config), f func(*invoke.Service)) {
 	h := get(t)
-	cfg := h.invCfg
+	cfg := h.stack.DataPlaneConfig()
 	mutate(&cfg)
 	svc, err := invoke.New(cfg)
 	if err != nil {

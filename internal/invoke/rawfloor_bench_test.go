@@ -219,7 +219,7 @@ func BenchmarkRawRuntimeSandbox(b *testing.B) {
 	sb, err := h.sandboxes.Start(context.Background(), sandbox.Spec{
 		ID: fmt.Sprintf("rawfloor-%d", time.Now().UnixNano()), Args: []string{"/var/task/bootstrap"},
 		Env:     []string{"AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001", "_HANDLER=bootstrap"},
-		TaskDir: task, RuntimeDir: h.invCfg.RuntimeDir, MemoryMB: 1769, TmpMB: 512,
+		TaskDir: task, RuntimeDir: h.stack.DataPlaneConfig().RuntimeDir, MemoryMB: 1769, TmpMB: 512,
 		Listen: []string{"127.0.0.1:9001"}, Stdout: pw, Stderr: pw,
 	})
 	if err != nil {

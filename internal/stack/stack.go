@@ -90,6 +90,9 @@ type Stack struct {
 	Mappings  *esm.Service
 	Handler   *api.Server
 
+	dataPlaneCfg invoke.Config
+	mappingCfg   esm.Config
+
 	log     *slog.Logger
 	workers context.Context
 	stop    context.CancelFunc
@@ -167,6 +170,7 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (_ *Stack, err error
 	if m.Logger == nil {
 		m.Logger = cfg.Logger
 	}
+	s.mappingCfg = m
 	if s.Mappings, err = esm.Open(ctx, st, m); err != nil {
 		return nil, err
 	}
@@ -210,13 +214,24 @@ func (s *Stack) openFunctions(ctx context.Context, st *store.Store, cfg Config) 
 	if creds == nil {
 		creds = s.IAM.IssueRoleSession
 	}
-	s.DataPlane, err = invoke.New(invoke.Config{
+	s.dataPlaneCfg = invoke.Config{
 		Region: cfg.Region, Sandboxes: cfg.Sandboxes, Functions: s.Functions, Runtimes: cfg.Runtimes,
 		RuntimeDir: cfg.RuntimeDir, CodeDir: cfg.CodeDir, Logs: s.Logs, IdleTimeout: cfg.IdleTimeout,
 		MaxLifetime: cfg.MaxLifetime, Credentials: creds, Logger: cfg.Logger,
-	})
+	}
+	s.DataPlane, err = invoke.New(s.dataPlaneCfg)
 	return err
 }
+
+// DataPlaneConfig is the configuration the data plane was built with (the
+// zero Config without sandboxes): a second data plane on these services,
+// as the tests of its lifecycle run, starts from it.
+func (s *Stack) DataPlaneConfig() invoke.Config { return s.dataPlaneCfg }
+
+// MappingConfig is the event source mapping service's configuration, wired
+// to these services: a second server's mapping service on the same store
+// starts from it.
+func (s *Stack) MappingConfig() esm.Config { return s.mappingCfg }
 
 // dataPlane is the data plane as the asynchronous and mapping services call
 // it; without sandboxes it refuses every invocation.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloister/cloister/internal/api"
 	"github.com/cloister/cloister/internal/awserr"
+	"github.com/cloister/cloister/internal/esm"
 	"github.com/cloister/cloister/internal/runtimes"
 	"github.com/cloister/cloister/internal/stack"
 	"github.com/cloister/cloister/internal/store"
@@ -56,6 +57,14 @@ func TestWithoutDataPlane(t *testing.T) {
 	_, err := s.Events.Invoke(context.Background(), &api.InvokeRequest{RequestID: "r"})
 	if !awserr.IsType(err, awserr.ServiceUnavailable) {
 		t.Errorf("Invoke without a data plane = %v, want ServiceUnavailableException", err)
+	}
+	// So does the mapping service's invocation, as a second server's
+	// mapping service would be wired.
+	if _, err := s.MappingConfig().Invoke(context.Background(), esm.Invocation{RequestID: "r"}); !awserr.IsType(err, awserr.ServiceUnavailable) {
+		t.Errorf("mapping Invoke without a data plane = %v, want ServiceUnavailableException", err)
+	}
+	if s.DataPlaneConfig().Sandboxes != nil {
+		t.Error("a data-plane configuration without sandboxes")
 	}
 	// The API is up: an unsigned request is refused with AWS's error.
 	srv := httptest.NewServer(s.Handler)
