@@ -130,7 +130,7 @@ type stack struct {
 }
 
 // openStack opens the services on the store in dataDir (created or
-// reopened); start runs their background work.
+// reopened); s.services.Start runs their background work.
 func openStack(p *platform, dataDir string, cfg async.Config) (*stack, error) {
 	ctx := context.Background()
 	s := &stack{clock: &clock{}}
@@ -166,12 +166,6 @@ func openStack(p *platform, dataDir string, cfg async.Config) (*stack, error) {
 	}
 	return s, nil
 }
-
-// start runs the services' background work, the dispatcher included.
-func (s *stack) start(context.Context) error { return s.services.Start() }
-
-// startServices runs the background work of all but the dispatcher.
-func (s *stack) startServices(context.Context) error { return s.services.StartServices() }
 
 // crash closes the store under the running services, so that nothing they
 // do from then on is stored (what a crash of the server leaves behind),
@@ -245,7 +239,7 @@ func newHarness() (*harness, error) {
 	if h.key, _, err = h.ids.EnsureRootKey(ctx, h.account, "", ""); err != nil {
 		return fail(err)
 	}
-	if err := h.start(ctx); err != nil {
+	if err := h.services.Start(); err != nil {
 		return fail(err)
 	}
 	handler := h.services.Handler

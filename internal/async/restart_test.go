@@ -32,7 +32,7 @@ func TestRestartWithQueuedAndInFlightEvents(t *testing.T) {
 			s1.close()
 		}
 	}()
-	if err := s1.startServices(ctx); err != nil {
+	if err := s1.services.StartServices(); err != nil {
 		t.Fatal(err)
 	}
 	const name = "restart"
@@ -86,7 +86,7 @@ func TestRestartWithQueuedAndInFlightEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.close()
-	if err := s2.start(ctx); err != nil {
+	if err := s2.services.Start(); err != nil {
 		t.Fatal(err)
 	}
 	want := append(sleepers, ids...)
