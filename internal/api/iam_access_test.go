@@ -52,6 +52,14 @@ func TestLeastPrivilege(t *testing.T) {
 	creator := e.user("creator", iamPolicy("Allow", `"iam:CreateUser"`, `"*"`))
 	_, err = e.iam(creator).CreateUser(iamCtx, &iamsdk.CreateUserInput{UserName: aws.String("t4"), Tags: []iamTag{{Key: aws.String("k"), Value: aws.String("v")}}})
 	iamWantErr(t, err, 403, "AccessDenied", denied("creator", "iam:TagUser", "arn:aws:iam::"+A+":user/t4", "because no identity-based policy allows the iam:TagUser action"))
+	// The same rule for roles: iam:CreateRole alone does not allow tags.
+	roleCreator := e.user("role-creator", iamPolicy("Allow", `"iam:CreateRole"`, `"*"`))
+	_, err = e.iam(roleCreator).CreateRole(iamCtx, &iamsdk.CreateRoleInput{RoleName: aws.String("r2"), Path: aws.String("/svc/"),
+		AssumeRolePolicyDocument: aws.String(iamLambdaTrust), Tags: []iamTag{{Key: aws.String("k"), Value: aws.String("v")}}})
+	iamWantErr(t, err, 403, "AccessDenied", denied("role-creator", "iam:TagRole", "arn:aws:iam::"+A+":role/svc/r2", "because no identity-based policy allows the iam:TagRole action"))
+	if _, err := e.iam(roleCreator).CreateRole(iamCtx, &iamsdk.CreateRoleInput{RoleName: aws.String("r4"), AssumeRolePolicyDocument: aws.String(iamLambdaTrust)}); err != nil {
+		t.Fatalf("CreateRole without tags: %v", err)
+	}
 
 	// attacher may only attach one policy, by the iam:PolicyARN condition.
 	attacher := e.user("attacher", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:AttachUserPolicy","Resource":"*",

@@ -28,7 +28,7 @@ func writeRole(w *xmlWriter, r *iam.Role, full bool) {
 }
 
 func authzCreateRole(q *qcall) error {
-	return authzCreateEntity(q, "role", "RoleName", "AssumeRolePolicyDocument")
+	return authzCreateEntity(q, "Role", "AssumeRolePolicyDocument")
 }
 
 func handleCreateRole(q *qcall) error {

@@ -3,6 +3,7 @@ package api
 import (
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/iam"
+	"strings"
 )
 
 // The IAM user, access key and group operations.
@@ -40,14 +41,15 @@ func writeUser(w *xmlWriter, u *iam.User, full bool) {
 	}
 }
 
-func authzCreateUser(q *qcall) error { return authzCreateEntity(q, "user", "UserName") }
+func authzCreateUser(q *qcall) error { return authzCreateEntity(q, "User") }
 
-// authzCreateEntity authorizes creating a user or role (kind) named by the
-// nameParam parameter: iam:CreateUser or iam:CreateRole with the request's
-// tags and permissions boundary as condition keys, and the matching Tag
-// action when the request carries tags, as IAM does. required lists the
-// other mandatory parameters.
-func authzCreateEntity(q *qcall, kind, nameParam string, required ...string) error {
+// authzCreateEntity authorizes creating a User or Role (entity), named by
+// the {entity}Name parameter: iam:Create{entity} with the request's tags and
+// permissions boundary as condition keys, and iam:Tag{entity} when the
+// request carries tags, as IAM does. required lists the other mandatory
+// parameters.
+func authzCreateEntity(q *qcall, entity string, required ...string) error {
+	nameParam := entity + "Name"
 	if err := q.p.required(append([]string{nameParam}, required...)...); err != nil {
 		return err
 	}
@@ -59,21 +61,17 @@ func authzCreateEntity(q *qcall, kind, nameParam string, required ...string) err
 	if path == "" {
 		path = "/"
 	}
-	arn := iam.EntityARN(q.account, kind, path, q.p.get(nameParam))
+	arn := iam.EntityARN(q.account, strings.ToLower(entity), path, q.p.get(nameParam))
 	keys := map[string][]string{}
 	addRequestTags(keys, tags)
 	if b := q.p.get("PermissionsBoundary"); b != "" {
 		keys["iam:PermissionsBoundary"] = []string{b}
 	}
-	action := "User"
-	if kind == "role" {
-		action = "Role"
-	}
-	if err := q.authorize("iam:Create"+action, arn, "", keys, nil); err != nil {
+	if err := q.authorize("iam:Create"+entity, arn, "", keys, nil); err != nil {
 		return err
 	}
 	if len(tags) > 0 {
-		return q.authorize("iam:Tag"+action, arn, "", keys, nil)
+		return q.authorize("iam:Tag"+entity, arn, "", keys, nil)
 	}
 	return nil
 }

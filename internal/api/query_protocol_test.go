@@ -98,6 +98,10 @@ func TestQueryProtocol(t *testing.T) {
 			403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided...", "Sender"},
 		{"list gap", root, "iam", "us-east-1", iamFormType, form("Action", "UntagUser", "UserName", "wire", "TagKeys.member.2", "a"), 400, "ValidationError", "...", "Sender"},
 		{"bad MaxItems", root, "iam", "us-east-1", iamFormType, form("Action", "ListUsers", "MaxItems", "lots"), 400, "ValidationError", "...", "Sender"},
+		{"role without trust policy", root, "iam", "us-east-1", iamFormType, form("Action", "CreateRole", "RoleName", "r"), 400, "ValidationError",
+			"1 validation error detected: Value null at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must not be null", "Sender"},
+		{"user without name", root, "iam", "us-east-1", iamFormType, form("Action", "CreateUser"), 400, "ValidationError",
+			"1 validation error detected: Value null at 'userName' failed to satisfy constraint: Member must not be null", "Sender"},
 	}
 	for _, c := range cases {
 		t.Run(c.what, func(t *testing.T) {
