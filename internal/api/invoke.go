@@ -96,7 +96,7 @@ func (s *Server) invoke(c *call) error {
 		return c.empty(http.StatusNoContent)
 	}
 	if s.cfg.Invoker == nil {
-		return awserr.New(awserr.ServiceUnavailable, "This Cloister server does not run functions (no data plane configured).")
+		return ErrNoDataPlane()
 	}
 	req := &InvokeRequest{
 		RequestID: c.requestID, Function: fn, Payload: payload, ClientContext: cc,
@@ -154,7 +154,7 @@ func (s *Server) invokeAsync(c *call) error {
 		return awserr.New(awserr.ResourceConflict, "The operation cannot be performed at this time. The function is currently in the following state: %s", fn.Config.State)
 	}
 	if s.cfg.Invoker == nil {
-		return awserr.New(awserr.ServiceUnavailable, "This Cloister server does not run functions (no data plane configured).")
+		return ErrNoDataPlane()
 	}
 	req := &InvokeRequest{RequestID: c.requestID, Function: fn, Payload: payload, Caller: c.caller}
 	if err := s.cfg.Invoker.Enqueue(c.ctx, req); err != nil {
@@ -181,4 +181,10 @@ func WithCallerDepth(ctx context.Context, d int) context.Context {
 func CallerDepth(ctx context.Context) (int, bool) {
 	d, ok := ctx.Value(depthKey{}).(int)
 	return d, ok
+}
+
+// ErrNoDataPlane is the error of an invocation on a server that runs no
+// functions (no data plane configured).
+func ErrNoDataPlane() error {
+	return awserr.New(awserr.ServiceUnavailable, "This Cloister server does not run functions (no data plane configured).")
 }

@@ -19,7 +19,6 @@ import (
 
 	"github.com/cloister/cloister/internal/api"
 	"github.com/cloister/cloister/internal/async"
-	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/esm"
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/iam"
@@ -245,7 +244,7 @@ func (s *Stack) dataPlane() DataPlane {
 type noDataPlane struct{}
 
 func (noDataPlane) Invoke(context.Context, *api.InvokeRequest) (*api.InvokeResult, error) {
-	return nil, awserr.New(awserr.ServiceUnavailable, "This Cloister server does not run functions (no data plane configured).")
+	return nil, api.ErrNoDataPlane()
 }
 
 // Start runs every service's background work.
