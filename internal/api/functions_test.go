@@ -772,3 +772,21 @@ func mustAlias(t testing.TB, h *harness, fn, alias, version string, weights map[
 	}
 	return out
 }
+
+// TestInvokeWithoutDataPlane: a server configured without a data plane
+// manages functions but answers every invocation, synchronous or queued,
+// with ServiceUnavailableException.
+func TestInvokeWithoutDataPlane(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessConfig{})
+	ctx := context.Background()
+	h.createFunction(t, "no-plane")
+	want := apiErr{503, "ServiceUnavailableException", "This Cloister server does not run functions (no data plane configured)."}
+	_, err := h.client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("no-plane"), Payload: []byte(`{}`)})
+	wantErr(t, err, want)
+	_, err = h.client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("no-plane"), Payload: []byte(`{}`), InvocationType: "Event"})
+	wantErr(t, err, want)
+	//lint:ignore SA1019 InvokeAsync is deprecated by AWS and still served
+	_, err = h.client.InvokeAsync(ctx, &lambda.InvokeAsyncInput{FunctionName: aws.String("no-plane"), InvokeArgs: strings.NewReader(`{}`)})
+	wantErr(t, err, want)
+}
