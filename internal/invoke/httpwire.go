@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 )
 
@@ -366,11 +367,10 @@ func (lr *lineReader) readChunked(r *wireRequest, limit int64) error {
 			return errTooLarge
 		}
 		n := len(body)
-		body = grow(body, int(size))
-		if _, err := io.ReadFull(lr.br, body[n:n+int(size)]); err != nil {
+		body = slices.Grow(body, int(size))[:n+int(size)]
+		if _, err := io.ReadFull(lr.br, body[n:]); err != nil {
 			return unexpectedEOF(err)
 		}
-		body = body[:n+int(size)]
 		if err := lr.crlf(); err != nil {
 			return err
 		}
@@ -397,16 +397,6 @@ func (lr *lineReader) readChunked(r *wireRequest, limit int64) error {
 			r.trailers.errBody = string(value)
 		}
 	}
-}
-
-// grow makes room for n more bytes after len(b), growing geometrically.
-func grow(b []byte, n int) []byte {
-	if cap(b)-len(b) >= n {
-		return b[:len(b)+n]
-	}
-	nb := make([]byte, len(b)+n, max(2*cap(b), len(b)+n))
-	copy(nb, b)
-	return nb
 }
 
 // crlf consumes the line end after chunk data.
