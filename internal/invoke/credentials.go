@@ -52,7 +52,7 @@ func (s *Service) credentials(ctx context.Context, fn *functions.Function) (iam.
 	if ok && time.Until(c.Expiration) > s.cfg.MaxLifetime+5*time.Minute {
 		return c, nil
 	}
-	c, err := s.cfg.Credentials(ctx, role, sessionName(fn.Config.FunctionName), s.credentialLifetime())
+	c, err := s.cfg.Credentials(ctx, role, iam.LambdaSessionName(fn.Config.FunctionName), s.credentialLifetime())
 	if err != nil {
 		if awserr.IsType(err, awserr.AccessDenied) || awserr.IsType(err, awserr.InvalidParameterValue) || isNotAssumable(err) {
 			return iam.Credentials{}, awserr.Wrap(awserr.InvalidParameterValue, err, "The role defined for the function cannot be assumed by Lambda.")
@@ -79,15 +79,6 @@ func (s *Service) WarmCredentials(ctx context.Context, latest functions.Configur
 }
 
 func isNotAssumable(err error) bool { return errors.Is(err, iam.ErrRoleNotAssumable) }
-
-// sessionName is the role session name Lambda uses: the function's name
-// (padded to STS's two-character minimum).
-func sessionName(function string) string {
-	if len(function) < 2 {
-		return function + "_"
-	}
-	return function
-}
 
 // SetAPI gives the data plane the API handler to serve inside environments.
 // Call it once, before the first invocation.
