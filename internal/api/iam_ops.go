@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/cloister/cloister/internal/arn"
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/iam"
 )
@@ -331,12 +332,11 @@ func authzPolicy(action string) func(q *qcall) error {
 // policyAccount is the account that owns a policy ARN, for authorization:
 // the ARN's account, or the caller's for AWS managed policies and ARNs
 // that name no account.
-func policyAccount(arn, caller string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 || parts[4] == "aws" || parts[4] == "" {
-		return caller
+func policyAccount(policyARN, caller string) string {
+	if a := arn.Account(policyARN); a != "" && a != "aws" {
+		return a
 	}
-	return parts[4]
+	return caller
 }
 
 // encodeDoc encodes a policy document as IAM returns it: URL-encoded

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cloister/cloister/internal/arn"
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/policy"
@@ -78,7 +79,7 @@ type execRole struct {
 func (s *Service) deliverRecord(ctx context.Context, ev *event, payload []byte, target, kind string, o outcome, as execRole, log *slog.Logger) error {
 	record := buildRecord(s.now(), ev.ID, s.functionARN(ev), payload, o)
 	var err error
-	switch service(target) {
+	switch arn.Service(target) {
 	case "sqs":
 		err = s.sendQueue(ctx, ev, target, string(record), nil, as)
 	case "lambda":
@@ -115,7 +116,7 @@ func (s *Service) deliverDLQ(ctx context.Context, ev *event, payload []byte, tar
 		"ErrorMessage": {DataType: "String", StringValue: queueText(msg)},
 	}
 	var err error
-	if service(target) != "sqs" {
+	if arn.Service(target) != "sqs" {
 		err = undeliverable("dead-letter target %s is not a queue", target)
 	} else {
 		err = s.sendQueue(ctx, ev, target, body, attrs, as)
@@ -266,15 +267,6 @@ func (s *Service) allowed(ctx context.Context, as execRole, action, resource, re
 // qualifier as invoked.
 func (s *Service) functionARN(ev *event) string {
 	return functions.QualifiedARN(s.cfg.Region, ev.Account, ev.Function, ev.Qualifier)
-}
-
-// service is the service of an ARN ("sqs", "lambda").
-func service(arn string) string {
-	parts := strings.SplitN(arn, ":", 4)
-	if len(parts) < 4 || parts[0] != "arn" {
-		return ""
-	}
-	return parts[2]
 }
 
 // Undelivered is an outcome of an asynchronous invocation that reached no

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cloister/cloister/internal/api"
+	"github.com/cloister/cloister/internal/arn"
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/policy"
@@ -296,7 +296,7 @@ func (s *Service) Enqueue(ctx context.Context, req *api.InvokeRequest) error {
 		q = functions.LatestVersion
 	}
 	ev := &event{
-		ID: id, Account: arnAccount(fn.Config.FunctionArn), Function: fn.Config.FunctionName, Qualifier: q,
+		ID: id, Account: arn.Account(fn.Config.FunctionArn), Function: fn.Config.FunctionName, Qualifier: q,
 		Incarnation: fn.Incarnation, ClientContext: req.ClientContext, Enqueued: s.now(),
 		Depth: max(req.Depth, 0), Payload: req.Payload,
 	}
@@ -390,16 +390,6 @@ func (s *Service) collect(ctx context.Context, olderThan time.Duration) error {
 		}
 	}
 	return nil
-}
-
-// arnAccount extracts the account of a function ARN
-// (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:Q]).
-func arnAccount(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 || parts[0] != "arn" {
-		return ""
-	}
-	return parts[4]
 }
 
 // newRequestID returns a random UUID (version 4), Lambda's request id

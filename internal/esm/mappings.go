@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cloister/cloister/internal/arn"
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/iam"
@@ -509,19 +510,14 @@ func claimKey(account, queueARN, functionARN string) string {
 }
 
 // checkSourceARN refuses event sources other than SQS queues.
-func checkSourceARN(arn string) error {
-	parts := strings.SplitN(arn, ":", 6)
-	service := ""
-	if len(parts) > 2 {
-		service = parts[2]
-	}
-	switch service {
+func checkSourceARN(source string) error {
+	switch service := arn.Service(source); service {
 	case "sqs":
 		return nil
 	case "kinesis", "dynamodb", "kafka", "mq", "rds":
 		return invalidParam("Event sources of type %s are not supported by this server: only Amazon SQS queues can be mapped.", service)
 	}
-	return invalidParam("Unrecognized event source, must be kinesis, dynamodb stream or sqs. Unsupported source arn : %s", truncate(arn, 256))
+	return invalidParam("Unrecognized event source, must be kinesis, dynamodb stream or sqs. Unsupported source arn : %s", truncate(source, 256))
 }
 
 // checkModel applies the API model's constraints, reporting every

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cloister/cloister/internal/arn"
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/runtimes"
 )
@@ -262,16 +263,16 @@ func measureEnvironment(vars map[string]string) []byte {
 
 // checkTargetARN accepts the destination types Cloister delivers to: its
 // queues (sqs) and functions (lambda).
-func checkTargetARN(arn, what string) error {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 {
-		return invalidParam("The provided %s target ARN %s is not valid.", what, arn)
+func checkTargetARN(target, what string) error {
+	a, ok := arn.Parse(target)
+	if !ok {
+		return invalidParam("The provided %s target ARN %s is not valid.", what, target)
 	}
-	switch parts[2] {
+	switch a.Service {
 	case "sqs", "lambda":
 		return nil
 	}
-	return invalidParam("The provided %s target %s is not supported: Cloister delivers to queues (sqs) and functions (lambda).", what, arn)
+	return invalidParam("The provided %s target %s is not supported: Cloister delivers to queues (sqs) and functions (lambda).", what, target)
 }
 
 func checkRuntime(name string, cat *runtimes.Catalog) error {

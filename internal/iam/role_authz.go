@@ -3,8 +3,8 @@ package iam
 import (
 	"context"
 	"fmt"
-	"strings"
 
+	"github.com/cloister/cloister/internal/arn"
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/policy"
 )
@@ -51,7 +51,7 @@ func (s *Service) AuthorizeRole(ctx context.Context, roleARN, sessionName, actio
 		Caller: caller, Action: action, Resource: resource, ResourceAccount: resourceAccount,
 		SecureTransport: true, ResourcePolicy: resourcePolicy,
 	}
-	if region := arnRegion(resource); region != "" {
+	if region := arn.Region(resource); region != "" {
 		req.Context = map[string][]string{"aws:RequestedRegion": {region}}
 	}
 	return s.Authorize(ctx, req)
@@ -65,13 +65,4 @@ func LambdaSessionName(function string) string {
 		return function + "_"
 	}
 	return function
-}
-
-// arnRegion is the region part of an ARN ("" when it has none).
-func arnRegion(arn string) string {
-	parts := strings.SplitN(arn, ":", 5)
-	if len(parts) < 5 || parts[0] != "arn" {
-		return ""
-	}
-	return parts[3]
 }

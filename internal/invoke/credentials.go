@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloister/cloister/internal/api"
+	"github.com/cloister/cloister/internal/arn"
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/iam"
@@ -45,7 +46,7 @@ func (s *Service) credentialLifetime() time.Duration {
 // credentials returns credentials for fn's execution role.
 func (s *Service) credentials(ctx context.Context, fn *functions.Function) (iam.Credentials, error) {
 	role := fn.Config.Role
-	key := accountOf(fn.Config.FunctionArn) + "/" + fn.Config.FunctionName + "|" + role
+	key := arn.Account(fn.Config.FunctionArn) + "/" + fn.Config.FunctionName + "|" + role
 	s.creds.mu.Lock()
 	c, ok := s.creds.m[key]
 	s.creds.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cloister/cloister/internal/api"
+	"github.com/cloister/cloister/internal/arn"
 	"github.com/cloister/cloister/internal/functions"
 	"github.com/cloister/cloister/internal/logs"
 )
@@ -25,7 +26,7 @@ const logTailBytes = 4096
 func (s *Service) Invoke(ctx context.Context, req *api.InvokeRequest) (*api.InvokeResult, error) {
 	fn := req.Function
 	cfg := fn.Config
-	account := accountOf(cfg.FunctionArn)
+	account := arn.Account(cfg.FunctionArn)
 	_, unreserved := s.cfg.Functions.CachedLimits(account)
 	release, err := s.admission.acquire(account, cfg.FunctionName, fn.Reserved, unreserved)
 	if err != nil {
@@ -151,7 +152,7 @@ func (s *Service) writeLog(r *record, seg segment) {
 		for _, l := range seg.lines {
 			at(e.created, l)
 		}
-		s.cfg.Logs.Append(accountOf(cfg.FunctionArn), cfg.LoggingConfig.LogGroup, out...)
+		s.cfg.Logs.Append(arn.Account(cfg.FunctionArn), cfg.LoggingConfig.LogGroup, out...)
 		if r.tail != nil {
 			r.tail <- tailOf(out, false)
 		}
@@ -174,7 +175,7 @@ func (s *Service) writeLog(r *record, seg segment) {
 	}
 	at(end, "END RequestId: "+r.id)
 	at(end, reportLine(r, cfg.MemorySize, e.initDuration))
-	s.cfg.Logs.Append(accountOf(cfg.FunctionArn), cfg.LoggingConfig.LogGroup, out...)
+	s.cfg.Logs.Append(arn.Account(cfg.FunctionArn), cfg.LoggingConfig.LogGroup, out...)
 	if r.tail != nil {
 		r.tail <- tailOf(out, true)
 	}

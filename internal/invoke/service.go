@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cloister/cloister/internal/arn"
 	"github.com/cloister/cloister/internal/awserr"
 	"github.com/cloister/cloister/internal/codezip"
 	"github.com/cloister/cloister/internal/functions"
@@ -258,32 +259,13 @@ func keyFor(fn *functions.Function) envKey {
 		b = binary.AppendUvarint(b, 0)
 	}
 	return envKey{
-		account: accountOf(c.FunctionArn), function: c.FunctionName, version: c.Version,
+		account: arn.Account(c.FunctionArn), function: c.FunctionName, version: c.Version,
 		incarnation: fn.Incarnation, fingerprint: string(b),
 	}
 }
 
 func appendPart(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
-}
-
-// accountOf extracts the account from a function ARN.
-func accountOf(arn string) string {
-	// arn:aws:lambda:REGION:ACCOUNT:function:NAME[:Q]
-	n := 0
-	for i := 0; i < len(arn); i++ {
-		if arn[i] == ':' {
-			n++
-			if n == 4 {
-				j := i + 1
-				for j < len(arn) && arn[j] != ':' {
-					j++
-				}
-				return arn[i+1 : j]
-			}
-		}
-	}
-	return ""
 }
 
 // acquire returns an idle environment for key, or starts a new one.
