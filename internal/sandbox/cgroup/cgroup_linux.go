@@ -293,6 +293,21 @@ func readUint(path string) (uint64, error) {
 
 // keyedValue returns the number after key in a "key value" per line file
 // such as memory.events or memory.oom_control.
+// preadUint reads a number from the start of an open cgroup file (one
+// system call; a file re-read on every invocation is held open).
+func preadUint(fd int, name string) (uint64, error) {
+	var buf [32]byte
+	n, err := unix.Pread(fd, buf[:], 0)
+	if err != nil {
+		return 0, fmt.Errorf("cgroup: read %s: %w", name, err)
+	}
+	v, err := strconv.ParseUint(string(bytes.TrimSpace(buf[:n])), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("cgroup: %s: %w", name, err)
+	}
+	return v, nil
+}
+
 func keyedValue(content []byte, key string) (uint64, error) {
 	for line := range bytes.SplitSeq(content, []byte("\n")) {
 		k, v, ok := bytes.Cut(bytes.TrimSpace(line), []byte(" "))

@@ -256,6 +256,16 @@ func TestHostGroupOOM(t *testing.T) {
 	if peak, err := g.PeakMemory(); err != nil || peak < 40<<20 {
 		t.Errorf("PeakMemory = %d, %v; want about 48 MiB", peak, err)
 	}
+	// The group is empty now: a reset brings the peak down to its use.
+	if err := g.ResetPeakMemory(); err != nil {
+		if !errors.Is(err, ErrPeakResetUnsupported) {
+			t.Fatal(err)
+		}
+		return
+	}
+	if peak, err := g.PeakMemory(); err != nil || peak >= 40<<20 {
+		t.Errorf("PeakMemory after reset = %d, %v; want far below 48 MiB", peak, err)
+	}
 }
 
 func TestHostChildrenAndAdopt(t *testing.T) {

@@ -37,10 +37,11 @@ type v1Group struct {
 	memsw  bool              // memory.memsw.* exists (swap accounting)
 	memSet int64             // last memory limit written, 0 when unlimited
 	ncpu   int
+	peak   int // memory.max_usage_in_bytes, held open (read per invocation), or -1
 }
 
 func adoptV1(h *Hierarchy, name string) *v1Group {
-	g := &v1Group{dirs: map[string]string{}, ncpu: h.ncpu}
+	g := &v1Group{dirs: map[string]string{}, ncpu: h.ncpu, peak: -1}
 	for _, c := range v1Controllers {
 		d := filepath.Join(h.v1[c], name)
 		g.dirs[c] = d
@@ -79,6 +80,12 @@ func newV1(h *Hierarchy, name string) (Group, error) {
 			return nil, err
 		}
 	}
+	fd, err := unix.Open(filepath.Join(g.dirs["memory"], "memory.max_usage_in_bytes"), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		g.Remove()
+		return nil, fmt.Errorf("cgroup: %w", err)
+	}
+	g.peak = fd
 	return g, nil
 }
 
@@ -213,14 +220,27 @@ func (g *v1Group) OOMKills() (uint64, error) {
 }
 
 func (g *v1Group) PeakMemory() (uint64, error) {
-	return readUint(filepath.Join(g.dirs["memory"], "memory.max_usage_in_bytes"))
+	if g.peak < 0 {
+		return readUint(filepath.Join(g.dirs["memory"], "memory.max_usage_in_bytes"))
+	}
+	return preadUint(g.peak, "memory.max_usage_in_bytes")
 }
 
 func (g *v1Group) ResetPeakMemory() error {
-	return writeFile(filepath.Join(g.dirs["memory"], "memory.max_usage_in_bytes"), "0")
+	if g.peak < 0 {
+		return writeFile(filepath.Join(g.dirs["memory"], "memory.max_usage_in_bytes"), "0")
+	}
+	if _, err := unix.Pwrite(g.peak, []byte("0"), 0); err != nil {
+		return fmt.Errorf("cgroup: reset memory.max_usage_in_bytes: %w", err)
+	}
+	return nil
 }
 
 func (g *v1Group) Remove() error {
+	if g.peak >= 0 {
+		unix.Close(g.peak)
+		g.peak = -1
+	}
 	for _, d := range g.unique {
 		if err := rmdirRetry(d); err != nil {
 			return err

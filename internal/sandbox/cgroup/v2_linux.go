@@ -1,7 +1,6 @@
 package cgroup
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -167,16 +166,7 @@ func (g *v2Group) PeakMemory() (uint64, error) {
 	if g.peak < 0 {
 		return 0, fmt.Errorf("cgroup: %s has no memory.peak", g.dir)
 	}
-	var buf [32]byte
-	n, err := unix.Pread(g.peak, buf[:], 0)
-	if err != nil {
-		return 0, fmt.Errorf("cgroup: read memory.peak: %w", err)
-	}
-	v, err := strconv.ParseUint(string(bytes.TrimSpace(buf[:n])), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("cgroup: memory.peak: %w", err)
-	}
-	return v, nil
+	return preadUint(g.peak, "memory.peak")
 }
 
 func (g *v2Group) ResetPeakMemory() error {
