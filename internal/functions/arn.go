@@ -25,7 +25,6 @@ var (
 	fullARNRe      = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:lambda:([a-z]{2}(?:-gov)?-[a-z]+-\d{1}):(\d{12}):function:([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$`)
 	partialARNRe   = regexp.MustCompile(`^(\d{12}):function:([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$`)
 	bareNameRe     = regexp.MustCompile(`^([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$`)
-	qualifierRe    = regexp.MustCompile(`^[a-zA-Z0-9$_-]+$`)
 	versionRe      = regexp.MustCompile(`^[0-9]+$`)
 	aliasNameRe    = regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)
 )
@@ -36,6 +35,23 @@ const functionNamePattern = `(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-
 // caller's account, used when the identifier names none; region is the
 // server's region, which a full ARN must name.
 func ParseRef(id, qualifier, account, region string) (Ref, error) {
+	var r Ref
+	if len(id) <= 170 && isName(id) {
+		// A bare name, as nearly every Invoke names its function: what
+		// the patterns below would conclude, without running them.
+		r = Ref{Account: account, Name: id}
+	} else {
+		var err error
+		if r, err = splitRef(id, account, region); err != nil {
+			return Ref{}, err
+		}
+	}
+	return qualify(r, qualifier)
+}
+
+// splitRef parses a function name that is not a bare name: an ARN, a
+// partial ARN or name:qualifier.
+func splitRef(id, account, region string) (Ref, error) {
 	if id == "" || len(id) > 170 || !functionNameRe.MatchString(id) {
 		return Ref{}, validationError(constraint(id, "functionName",
 			"Member must satisfy regular expression pattern: "+functionNamePattern))
@@ -63,12 +79,17 @@ func ParseRef(id, qualifier, account, region string) (Ref, error) {
 		}
 		r = Ref{Account: account, Name: m[1], Qualifier: m[2]}
 	}
+	return r, nil
+}
+
+// qualify checks r's name and applies the Qualifier parameter to it.
+func qualify(r Ref, qualifier string) (Ref, error) {
 	if len(r.Name) > 64 {
 		return Ref{}, validationError(constraint(r.Name, "functionName",
 			"Member must have length less than or equal to 64"))
 	}
 	if qualifier != "" {
-		if len(qualifier) > 128 || !qualifierRe.MatchString(qualifier) {
+		if len(qualifier) > 128 || !isQualifier(qualifier) {
 			return Ref{}, validationError(constraint(qualifier, "qualifier",
 				"Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)"))
 		}
@@ -83,6 +104,31 @@ func ParseRef(id, qualifier, account, region string) (Ref, error) {
 			"Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)"))
 	}
 	return r, nil
+}
+
+// isName reports whether s is a non-empty run of the characters a function
+// name may have: letters, digits, hyphens and underscores.
+func isName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isNameByte(c) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isQualifier reports whether s matches [a-zA-Z0-9$_-]+.
+func isQualifier(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isNameByte(c) && c != '$' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isNameByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }
 
 // FunctionARN is the unqualified ARN of a function.
