@@ -164,6 +164,7 @@ func rawLoop(b *testing.B, ln net.Listener) {
 		}
 	}
 	ds := make([]time.Duration, 0, b.N)
+	h0, f0 := cpuNow()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		d, err := one(i)
@@ -173,6 +174,7 @@ func rawLoop(b *testing.B, ln net.Listener) {
 		ds = append(ds, d)
 	}
 	b.StopTimer()
+	reportCPU(b, h0, f0)
 	percentiles(b, ds)
 }
 
