@@ -55,6 +55,9 @@ func TestMain(m *testing.M) {
 	if sandbox.IsInit() {
 		os.Exit(sandbox.InitMain())
 	}
+	if cpu := os.Getenv(echoCPUEnv); cpu != "" {
+		os.Exit(echoMain(cpu))
+	}
 	code := func() int {
 		if os.Geteuid() == 0 {
 			probeZip, buildErr = fnbuild.Zip("./testdata/probe")
