@@ -127,7 +127,8 @@
 // which none can leave; Close falls back to the freezer if anything is left.
 // OOM kills and peak memory come from memory.oom_control and
 // memory.max_usage_in_bytes (v1) or memory.events and memory.peak (v2, reset
-// needs Linux 6.12).
+// needs Linux 6.12); both files are held open from the group's creation and
+// read with one pread per invocation.
 //
 // # Zygote pool
 //
