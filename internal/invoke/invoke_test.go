@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -415,5 +416,42 @@ func TestCPUPlacement(t *testing.T) {
 	case len(got) == set.Count(): // every CPU had a pinned environment
 	default:
 		t.Errorf("a %d MB function runs on CPUs %v (host has %d)", sandbox.MBPerCPU, got, set.Count())
+	}
+}
+
+// TestPlacementReleased: an environment gives its CPU back however it ends:
+// when its init fails, and when it is retired.
+func TestPlacementReleased(t *testing.T) {
+	h := get(t)
+	if n := len(allowedCPUList()); n < 2 {
+		t.Skip("placement pins only on hosts with two CPUs or more")
+	}
+	base := h.inv.PinnedCPUs()
+	// Init fails inside the sandbox: it started (and was pinned), the
+	// handler's module did not load.
+	syntax, _ := zipFiles(map[string]zipEntry{"app.py": {data: []byte("def handler(:\n")}})
+	broken := uniqueName(t) + "-broken"
+	h.create(t, broken, fnSpec{runtime: "python3.11", handler: "app.handler", zip: syntax, memory: 512})
+	funcError(t, h.invoke(t, broken, map[string]any{}), "Runtime.UserCodeSyntaxError")
+	if got := h.inv.PinnedCPUs(); got != base {
+		t.Errorf("after a failed init %d CPUs are pinned, want %d", got, base)
+	}
+	// A running environment holds a CPU (when one was free) until it is
+	// retired, here by deleting its function.
+	name := uniqueName(t)
+	h.create(t, name, fnSpec{memory: 512})
+	h.invoke(t, name, map[string]any{"op": "echo"})
+	if got := h.inv.PinnedCPUs(); base < len(allowedCPUList()) && got != base+1 {
+		t.Errorf("with a live 512 MB environment %d CPUs are pinned, want %d", got, base+1)
+	}
+	if _, err := h.client.DeleteFunction(context.Background(), delInput(name)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.inv.PinnedCPUs() != base {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the function's deletion %d CPUs are pinned, want %d", h.inv.PinnedCPUs(), base)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

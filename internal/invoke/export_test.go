@@ -1,0 +1,8 @@
+package invoke
+
+// PinnedCPUs reports how many host CPUs have a pinned environment.
+func (s *Service) PinnedCPUs() int {
+	s.place.mu.Lock()
+	defer s.place.mu.Unlock()
+	return len(s.place.used)
+}
