@@ -31,6 +31,9 @@
 // delivered through that consumer, which is what keeps the count exact:
 // delayed messages wait in a separate stream, SQS_DELAY, whose own
 // consumer moves each one into its queue when it is due (see delay.go).
+// The consumer's MaxAckPending is the queue's in-flight limit (SQS's
+// 120,000, Config.InFlightLimit); a receive that finds nothing ready checks
+// it and answers OverLimit at the limit, as SQS does, instead of waiting.
 //
 // FIFO queues need what a consumer cannot express (a message group is
 // blocked while any of its messages is in flight), so they do not use one:

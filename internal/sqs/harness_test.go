@@ -37,6 +37,7 @@ type env struct {
 	svc     *sqs.Service
 	cancel  context.CancelFunc
 	stopped bool
+	limit   int // sqs.Config.InFlightLimit, 0 for SQS's
 }
 
 // backend names a store kind.
@@ -109,7 +110,7 @@ func (e *env) start() {
 	if err != nil {
 		e.t.Fatalf("store.Open: %v", err)
 	}
-	svc, err := sqs.Open(ctx, st, sqs.Config{Region: region, ReceiptKey: testKey})
+	svc, err := sqs.Open(ctx, st, sqs.Config{Region: region, ReceiptKey: testKey, InFlightLimit: e.limit})
 	if err != nil {
 		st.Close()
 		e.t.Fatalf("sqs.Open: %v", err)

@@ -286,7 +286,7 @@ func (s *Service) createStream(ctx context.Context, rec *queueRecord) error {
 	}
 	rt := &queueRuntime{stream: str}
 	if !rec.FIFO {
-		if rt.cons, err = str.CreateOrUpdateConsumer(ctx, consumerConfig(rec)); err != nil {
+		if rt.cons, err = str.CreateOrUpdateConsumer(ctx, s.consumerConfig(rec)); err != nil {
 			_ = s.js.DeleteStream(ctx, cfg.Name)
 			return fmt.Errorf("sqs: create queue consumer: %w", err)
 		}
@@ -299,14 +299,14 @@ func (s *Service) createStream(ctx context.Context, rec *queueRecord) error {
 
 // consumerConfig is a standard queue's consumer: the queue's visibility
 // timeout is its AckWait, and every delivery counts as a receive.
-func consumerConfig(rec *queueRecord) jetstream.ConsumerConfig {
+func (s *Service) consumerConfig(rec *queueRecord) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:       recvName,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       ackWait(rec),
 		MaxDeliver:    -1,
 		FilterSubject: messageSubject(rec.ID),
-		MaxAckPending: 120000, // SQS's in-flight limit for standard queues
+		MaxAckPending: s.cfg.InFlightLimit,
 		MaxWaiting:    1024,
 	}
 }
@@ -576,7 +576,7 @@ func (s *Service) reconfigure(ctx context.Context, rec *queueRecord, old queueAt
 		s.forget(rec.ID)
 	}
 	if !rec.FIFO && rec.Attrs.VisibilityTimeout != old.VisibilityTimeout {
-		if _, err := rt.stream.CreateOrUpdateConsumer(ctx, consumerConfig(rec)); err != nil {
+		if _, err := rt.stream.CreateOrUpdateConsumer(ctx, s.consumerConfig(rec)); err != nil {
 			return s.streamErr(err)
 		}
 		s.forget(rec.ID)

@@ -583,3 +583,35 @@ func (e *env) attrs(t *testing.T, arn string, names ...string) map[string]string
 	}
 	return a
 }
+
+// TestInFlightLimit: a standard queue with as many messages in flight as
+// its limit refuses receives with OverLimit, short and long polls alike,
+// at once; deleting one makes room again.
+func TestInFlightLimit(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		e.limit = 3
+		e.restart()
+		q := e.queue(t, false, nil)
+		for i := 0; i < 5; i++ {
+			e.send(t, q, "m"+strconv.Itoa(i))
+		}
+		var held []sqs.Message
+		for len(held) < 3 {
+			held = append(held, e.await(t, q, 3-len(held), time.Minute)...)
+		}
+		_, err := e.svc.Receive(ctx(t), q, 1, 0, time.Minute)
+		wantType(t, err, awserr.SQSOverLimit)
+		began := time.Now()
+		_, err = e.svc.Receive(ctx(t), q, 1, 5*time.Second, time.Minute)
+		wantType(t, err, awserr.SQSOverLimit)
+		if waited := time.Since(began); waited > 2*time.Second {
+			t.Errorf("a long poll at the limit answered after %v, want at once", waited)
+		}
+		if err := e.svc.Delete(ctx(t), q, held[0].ReceiptHandle); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.await(t, q, 1, time.Minute); len(got) != 1 {
+			t.Fatalf("after a delete, received %d messages, want 1", len(got))
+		}
+	})
+}

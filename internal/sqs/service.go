@@ -44,8 +44,17 @@ type Config struct {
 	// use the same key (at least 32 random bytes, kept in the store's meta
 	// bucket), or handles from one are refused by another.
 	ReceiptKey []byte
-	Logger     *slog.Logger
+	// InFlightLimit is the most messages a standard queue may have in
+	// flight (received and neither deleted nor visible again); a receive
+	// that finds the queue at it fails with OverLimit. 0 means SQS's
+	// 120,000. It is applied to a queue when the queue is created or its
+	// visibility timeout changes.
+	InFlightLimit int
+	Logger        *slog.Logger
 }
+
+// sqsInFlightLimit is SQS's in-flight limit for standard queues.
+const sqsInFlightLimit = 120000
 
 // Service is Cloister's SQS-compatible queue service.
 type Service struct {
@@ -89,6 +98,9 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*Service, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.InFlightLimit <= 0 {
+		cfg.InFlightLimit = sqsInFlightLimit
 	}
 	js := st.JetStream()
 	s := &Service{

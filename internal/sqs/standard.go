@@ -48,23 +48,37 @@ func (s *Service) receiveStandard(ctx context.Context, rec *queueRecord, rt *que
 	}
 }
 
-// pull fetches up to n deliveries. With time to wait it long-polls for one
-// and then takes what else is ready: SQS answers as soon as it has
-// something to return.
+// pull fetches up to n deliveries: what is ready at once, or else, with
+// time to wait, it long-polls for one and then takes what else is ready
+// (SQS answers as soon as it has something to return). A queue with as
+// many messages in flight as its limit is refused with OverLimit, as SQS
+// refuses it, rather than answered empty after the wait.
 func (s *Service) pull(ctx context.Context, rt *queueRuntime, n int, wait time.Duration) ([]jetstream.Msg, error) {
+	got, err := s.fetchNow(rt, n)
+	if err != nil || len(got) > 0 {
+		return got, err
+	}
+	ci, err := rt.cons.Info(ctx)
+	if err != nil {
+		return nil, s.streamErr(err)
+	}
+	if ci.NumAckPending >= ci.Config.MaxAckPending {
+		// The consumer would hold back every delivery; SQS refuses.
+		return nil, awserr.New(awserr.SQSOverLimit,
+			"The queue has reached its limit of %d messages in flight.", ci.Config.MaxAckPending)
+	}
 	if wait < 50*time.Millisecond {
-		got, err := s.fetchNow(rt, n)
-		if err != nil || len(got) > 0 {
-			return got, err
-		}
 		// A no-wait pull is answered from the consumer's count of pending
 		// messages, which the server updates asynchronously after it has
 		// acknowledged a publish: a message sent a moment ago can be
 		// missed. Ask the stream itself, and if it holds messages the
 		// consumer has not delivered yet, wait (briefly) for the first.
-		more, err := s.undelivered(ctx, rt)
-		if err != nil || !more {
-			return nil, err
+		si, err := rt.stream.Info(ctx)
+		if err != nil {
+			return nil, s.streamErr(err)
+		}
+		if si.State.LastSeq <= ci.Delivered.Stream {
+			return nil, nil
 		}
 		wait = shortPollGrace
 	}
@@ -74,7 +88,7 @@ func (s *Service) pull(ctx context.Context, rt *queueRuntime, n int, wait time.D
 		cancel()
 		return nil, s.streamErr(err)
 	}
-	var got []jetstream.Msg
+	got = got[:0]
 	for m := range b.Messages() {
 		got = append(got, m)
 	}
@@ -103,21 +117,6 @@ func (s *Service) pull(ctx context.Context, rt *queueRuntime, n int, wait time.D
 // as the message is delivered; the bound only matters if it vanishes
 // meanwhile (a purge).
 const shortPollGrace = 250 * time.Millisecond
-
-// undelivered reports whether the queue's stream holds messages past the
-// last one its consumer delivered. Both figures come from the server's
-// current state, not from the consumer's asynchronously updated count.
-func (s *Service) undelivered(ctx context.Context, rt *queueRuntime) (bool, error) {
-	ci, err := rt.cons.Info(ctx)
-	if err != nil {
-		return false, s.streamErr(err)
-	}
-	si, err := rt.stream.Info(ctx)
-	if err != nil {
-		return false, s.streamErr(err)
-	}
-	return si.State.LastSeq > ci.Delivered.Stream, nil
-}
 
 func (s *Service) fetchNow(rt *queueRuntime, n int) ([]jetstream.Msg, error) {
 	b, err := rt.cons.FetchNoWait(n)
