@@ -6,3 +6,6 @@ func (s *Service) PinnedCPUs() int {
 	defer s.place.mu.Unlock()
 	return len(s.place.used)
 }
+
+// AllowedCPUs lists the CPUs this process may run on.
+func AllowedCPUs() []int { return allowedCPUs() }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/cloister/cloister/internal/invoke"
 	"github.com/cloister/cloister/internal/sandbox"
 )
 
@@ -423,7 +424,7 @@ func TestCPUPlacement(t *testing.T) {
 // when its init fails, and when it is retired.
 func TestPlacementReleased(t *testing.T) {
 	h := get(t)
-	if n := len(allowedCPUList()); n < 2 {
+	if n := len(invoke.AllowedCPUs()); n < 2 {
 		t.Skip("placement pins only on hosts with two CPUs or more")
 	}
 	base := h.inv.PinnedCPUs()
@@ -441,7 +442,7 @@ func TestPlacementReleased(t *testing.T) {
 	name := uniqueName(t)
 	h.create(t, name, fnSpec{memory: 512})
 	h.invoke(t, name, map[string]any{"op": "echo"})
-	if got := h.inv.PinnedCPUs(); base < len(allowedCPUList()) && got != base+1 {
+	if got := h.inv.PinnedCPUs(); base < len(invoke.AllowedCPUs()) && got != base+1 {
 		t.Errorf("with a live 512 MB environment %d CPUs are pinned, want %d", got, base+1)
 	}
 	if _, err := h.client.DeleteFunction(context.Background(), delInput(name)); err != nil {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cloister/cloister/internal/invoke"
 )
 
 // echoCPUEnv names the CPU an echo child pins itself to (see TestMain).
@@ -24,7 +26,7 @@ const echoCPUEnv = "CLOISTER_BENCH_ECHO_CPU"
 // machine whose idle vCPUs halt is far above the cost of the system calls
 // (docs/benchmarks.md).
 func BenchmarkWakeup(b *testing.B) {
-	cpus := allowedCPUList()
+	cpus := invoke.AllowedCPUs()
 	if len(cpus) < 2 {
 		b.Skip("needs two CPUs")
 	}
@@ -108,18 +110,4 @@ func echoMain(cpu string) int {
 			return 0
 		}
 	}
-}
-
-func allowedCPUList() []int {
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err != nil {
-		return nil
-	}
-	var out []int
-	for c := 0; c < len(set)*64 && len(out) < set.Count(); c++ {
-		if set.IsSet(c) {
-			out = append(out, c)
-		}
-	}
-	return out
 }
