@@ -96,11 +96,7 @@ func (e *env) serveAPI(ln net.Listener, h http.Handler) {
 	srv := &http.Server{Handler: tagged, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
 		IdleTimeout: apiIdleTimeout, ConnState: el.connState}
 	e.apiSrv = srv
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		_ = srv.Serve(el)
-	}()
+	e.wg.Go(func() { _ = srv.Serve(el) })
 }
 
 // Limits of the in-sandbox API. A function that makes a new SDK client per

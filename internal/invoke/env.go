@@ -114,16 +114,14 @@ func (s *Service) startWith(ctx context.Context, key envKey, fn *functions.Funct
 	}
 	spec.Env = append(spec.Env, "AWS_LAMBDA_LOG_STREAM_NAME="+e.logStream)
 	spec.Stdout, spec.Stderr = pipe.w, pipe.w
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
+	e.wg.Go(func() {
 		pipe.run(e.cut)
 		// Records whose marker could not be written (the pipe broke)
 		// are logged without output.
 		for rec := range e.records {
 			s.writeLog(rec, segment{})
 		}
-	}()
+	})
 	began := time.Now()
 	sb, err := s.sandboxes.Start(ctx, spec)
 	if err != nil {

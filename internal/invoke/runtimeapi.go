@@ -118,15 +118,8 @@ func (e *env) serveRuntimeAPI(ln net.Listener) {
 	e.rt.ln = limitListener(ln, maxRuntimeConns)
 	e.rt.conns = map[*rconn]bool{}
 	e.rt.wake = make(chan struct{}, 1)
-	e.wg.Add(2)
-	go func() {
-		defer e.wg.Done()
-		e.acceptLoop()
-	}()
-	go func() {
-		defer e.wg.Done()
-		e.watchSandbox()
-	}()
+	e.wg.Go(e.acceptLoop)
+	e.wg.Go(e.watchSandbox)
 }
 
 func (e *env) acceptLoop() {
@@ -144,11 +137,7 @@ func (e *env) acceptLoop() {
 		}
 		e.rt.conns[rc] = true
 		e.rt.mu.Unlock()
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			e.serveConn(rc)
-		}()
+		e.wg.Go(func() { e.serveConn(rc) })
 	}
 }
 

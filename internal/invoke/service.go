@@ -110,15 +110,8 @@ func New(cfg Config) (*Service, error) {
 		admission: newAdmission(), place: newPlacement(), pools: map[envKey]*pool{}, stop: make(chan struct{}),
 		retiredAt: map[string]time.Time{}, prov: newProvisioner(),
 	}
-	s.wg.Add(2)
-	go func() {
-		defer s.wg.Done()
-		s.reapLoop()
-	}()
-	go func() {
-		defer s.wg.Done()
-		s.provisionLoop()
-	}()
+	s.wg.Go(s.reapLoop)
+	s.wg.Go(s.provisionLoop)
 	return s, nil
 }
 
