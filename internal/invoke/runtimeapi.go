@@ -193,13 +193,9 @@ func (e *env) serveConn(rc *rconn) {
 			return
 		}
 		_ = rc.nc.SetReadDeadline(time.Now().Add(headerTimeout))
-		if err := rc.lr.readHead(&rc.req); err != nil {
-			e.replyError(rc, err)
-			return
-		}
-		_ = rc.nc.SetReadDeadline(time.Time{})
 		_ = rc.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-		next, ok := e.isNext(rc)
+		next, ok := e.readRequest(rc)
+		_ = rc.nc.SetReadDeadline(time.Time{})
 		switch {
 		case !ok:
 			return
@@ -213,10 +209,15 @@ func (e *env) serveConn(rc *rconn) {
 	}
 }
 
-// isNext reports whether rc's request is GET /next, having read (and
-// discarded) any body it carries; ok is false when that failed and the
-// connection was dropped.
-func (e *env) isNext(rc *rconn) (next, ok bool) {
+// readRequest reads the head of rc's next request and reports whether it
+// is GET /next, having read (and discarded) any body that carries; ok is
+// false when that failed: the runtime was answered if it could be, and the
+// connection dropped.
+func (e *env) readRequest(rc *rconn) (next, ok bool) {
+	if err := rc.lr.readHead(&rc.req); err != nil {
+		e.replyError(rc, err)
+		return false, false
+	}
 	req := &rc.req
 	if req.method != "GET" || req.path != nextPath {
 		return false, true
@@ -460,27 +461,21 @@ func (e *env) takeNext(inv *invocation) (_ *rconn, parked bool, _ error) {
 			_ = rc.nc.SetDeadline(inv.deadline)
 			e.rt.reading = rc
 			e.rt.mu.Unlock()
-			got, err := e.readNext(rc, inv)
+			got, interrupted := e.readNext(rc, inv)
 			e.rt.mu.Lock()
 			e.rt.reading = nil
+			if interrupted {
+				// Before the runtime sent anything on rc: rc stays usable.
+				e.rt.ready = append(e.rt.ready, rc)
+			}
 			e.rt.mu.Unlock()
 			switch {
 			case got:
 				return rc, false, nil
-			case err == nil:
-				continue // the connection is gone or was closed
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				// Interrupted before the runtime sent anything on rc:
-				// rc stays usable.
-				e.rt.mu.Lock()
-				e.rt.ready = append(e.rt.ready, rc)
-				e.rt.mu.Unlock()
-				if !time.Now().Before(inv.deadline) {
-					return nil, false, errTimeout
-				}
-				continue
+			case interrupted && !time.Now().Before(inv.deadline):
+				return nil, false, errTimeout
 			}
-			continue
+			continue // interrupted in time, or the connection is gone
 		}
 		e.rt.mu.Unlock()
 		if timer == nil {
@@ -499,31 +494,24 @@ func (e *env) takeNext(inv *invocation) (_ *rconn, parked bool, _ error) {
 }
 
 // readNext reads requests on a ready connection until the runtime's GET
-// /next. It returns true when that was read; false with nil when the
-// connection is closed; false with os.ErrDeadlineExceeded when interrupted
-// (or timed out) before the next request began.
-func (e *env) readNext(rc *rconn, inv *invocation) (bool, error) {
+// /next, reporting whether that was read. interrupted is set when the read
+// was interrupted (or timed out) before another request began; otherwise a
+// connection that yields no GET /next was closed.
+func (e *env) readNext(rc *rconn, inv *invocation) (got, interrupted bool) {
 	for {
 		if _, err := rc.lr.br.Peek(1); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return false, err
+				return false, true
 			}
 			e.dropConn(rc)
-			return false, nil
+			return false, false
 		}
-		if err := rc.lr.readHead(&rc.req); err != nil {
-			e.replyError(rc, err)
-			return false, nil
-		}
-		next, ok := e.isNext(rc)
-		switch {
-		case !ok:
-			return false, nil
-		case next:
-			return true, nil
+		next, ok := e.readRequest(rc)
+		if !ok || next {
+			return next, false
 		}
 		if keep, _, _ := e.serveOther(rc, inv); !keep {
-			return false, nil
+			return false, false
 		}
 	}
 }
@@ -655,11 +643,7 @@ func (e *env) readResult(rc *rconn, inv *invocation) (o outcome, ok bool) {
 			}
 			return o, false
 		}
-		if err := rc.lr.readHead(&rc.req); err != nil {
-			e.replyError(rc, err)
-			return o, false
-		}
-		next, ok := e.isNext(rc)
+		next, ok := e.readRequest(rc)
 		switch {
 		case !ok:
 			return o, false
