@@ -284,15 +284,9 @@ func readUint(path string) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("cgroup: %w", err)
 	}
-	v, err := strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("cgroup: %s: %w", path, err)
-	}
-	return v, nil
+	return parseUint(b, path)
 }
 
-// keyedValue returns the number after key in a "key value" per line file
-// such as memory.events or memory.oom_control.
 // preadUint reads a number from the start of an open cgroup file (one
 // system call; a file re-read on every invocation is held open).
 func preadUint(fd int, name string) (uint64, error) {
@@ -301,13 +295,26 @@ func preadUint(fd int, name string) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("cgroup: read %s: %w", name, err)
 	}
-	v, err := strconv.ParseUint(string(bytes.TrimSpace(buf[:n])), 10, 64)
+	return parseUint(buf[:n], name)
+}
+
+func parseUint(b []byte, name string) (uint64, error) {
+	v, err := strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("cgroup: %s: %w", name, err)
 	}
 	return v, nil
 }
 
+// errNoPeak is PeakMemory's error for a group whose peak file is not open:
+// one adopted (to be killed and removed), removed, or on a v2 host without
+// memory.peak.
+func errNoPeak(dir string) error {
+	return fmt.Errorf("cgroup: %s: peak memory is not available", dir)
+}
+
+// keyedValue returns the number after key in a "key value" per line file
+// such as memory.events or memory.oom_control.
 func keyedValue(content []byte, key string) (uint64, error) {
 	for line := range bytes.SplitSeq(content, []byte("\n")) {
 		k, v, ok := bytes.Cut(bytes.TrimSpace(line), []byte(" "))

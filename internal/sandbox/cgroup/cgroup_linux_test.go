@@ -281,6 +281,10 @@ func TestHostChildrenAndAdopt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An adopted group is for killing and removing: it reads no peak.
+	if _, err := g.PeakMemory(); err == nil {
+		t.Error("PeakMemory of an adopted group succeeded")
+	}
 	cmd, _ := startIn(t, g)
 	if err := g.Kill(); err != nil {
 		t.Fatal(err)

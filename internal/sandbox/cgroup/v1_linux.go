@@ -221,14 +221,14 @@ func (g *v1Group) OOMKills() (uint64, error) {
 
 func (g *v1Group) PeakMemory() (uint64, error) {
 	if g.peak < 0 {
-		return readUint(filepath.Join(g.dirs["memory"], "memory.max_usage_in_bytes"))
+		return 0, errNoPeak(g.dirs["memory"])
 	}
 	return preadUint(g.peak, "memory.max_usage_in_bytes")
 }
 
 func (g *v1Group) ResetPeakMemory() error {
 	if g.peak < 0 {
-		return writeFile(filepath.Join(g.dirs["memory"], "memory.max_usage_in_bytes"), "0")
+		return errNoPeak(g.dirs["memory"])
 	}
 	if _, err := unix.Pwrite(g.peak, []byte("0"), 0); err != nil {
 		return fmt.Errorf("cgroup: reset memory.max_usage_in_bytes: %w", err)

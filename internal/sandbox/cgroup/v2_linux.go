@@ -164,7 +164,7 @@ func (g *v2Group) OOMKills() (uint64, error) {
 
 func (g *v2Group) PeakMemory() (uint64, error) {
 	if g.peak < 0 {
-		return 0, fmt.Errorf("cgroup: %s has no memory.peak", g.dir)
+		return 0, errNoPeak(g.dir)
 	}
 	return preadUint(g.peak, "memory.peak")
 }
