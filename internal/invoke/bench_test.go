@@ -299,6 +299,8 @@ func BenchmarkWarmBareProcess(b *testing.B) {
 
 // cpuNow returns the CPU time this process (the server and the benchmark's
 // client) and every process named "bootstrap" (the functions) have used.
+// Environments left idle by earlier benchmarks count too; they use next to
+// nothing while idle.
 // Divided by the invocations between two readings it says where an
 // invocation's CPU goes, which on a virtual machine is the first thing to
 // look at: wall time hides a CPU that is busy elsewhere.
