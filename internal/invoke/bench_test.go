@@ -314,26 +314,28 @@ func cpuNow() (host, fn time.Duration) {
 		if err != nil || strings.TrimSpace(string(comm)) != "bootstrap" {
 			continue
 		}
-		fn += procCPU("/proc/" + e.Name() + "/stat")
+		fn += procCPU("/proc/" + e.Name())
 	}
 	return host, fn
 }
 
-// procCPU reads utime+stime from a /proc/PID/stat file.
-func procCPU(path string) time.Duration {
-	st, err := os.ReadFile(path)
-	i := strings.LastIndexByte(string(st), ')')
-	if err != nil || i < 0 || i+2 > len(st) {
-		return 0
+// procCPU sums the run time of every thread of the process in dir
+// (/proc/PID) from their schedstat files: nanoseconds, where /proc/PID/stat
+// counts whole clock ticks that land on whoever is running when they fire.
+func procCPU(dir string) time.Duration {
+	tasks, _ := os.ReadDir(dir + "/task")
+	var sum time.Duration
+	for _, t := range tasks {
+		st, err := os.ReadFile(dir + "/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(st))
+		if len(f) == 0 {
+			continue
+		}
+		ns, _ := strconv.ParseInt(f[0], 10, 64)
+		sum += time.Duration(ns)
 	}
-	f := strings.Fields(string(st[i+2:]))
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	k, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+k) * time.Second / clockTicks
+	return sum
 }
-
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's times (100 on Linux).
-const clockTicks = 100
