@@ -58,7 +58,18 @@ func TestMain(m *testing.M) {
 	if cpu := os.Getenv(echoCPUEnv); cpu != "" {
 		os.Exit(echoMain(cpu))
 	}
+	if cpu := os.Getenv(spinCPUEnv); cpu != "" {
+		os.Exit(spinMain(cpu))
+	}
 	code := func() int {
+		if os.Getenv(idlePollEnv) != "" {
+			stop, err := startIdlePollers()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer stop()
+		}
 		if os.Geteuid() == 0 {
 			probeZip, buildErr = fnbuild.Zip("./testdata/probe")
 		}
