@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"syscall"
 
@@ -256,6 +257,50 @@ func (s *Sandbox) PeakMemory() (uint64, error) {
 		return 0, fmt.Errorf("sandbox %s: closed", s.id)
 	}
 	return s.z.cg.PeakMemory()
+}
+
+// SetCPUs moves every thread of the sandbox (its init and the function's
+// processes) onto cpus, as Spec.CPUs placed them at the start. Like that
+// placement it is a hint for the scheduler, not a limit: the cgroup's CPU
+// quota is the limit, and a thread the function creates while the move is
+// under way may keep the old affinity. Threads that exit meanwhile are
+// skipped.
+func (s *Sandbox) SetCPUs(cpus []int) error {
+	if len(cpus) == 0 {
+		return fmt.Errorf("sandbox %s: set CPUs: none given", s.id)
+	}
+	if err := checkCPUs(cpus); err != nil {
+		return fmt.Errorf("sandbox %s: set CPUs: %w", s.id, err)
+	}
+	var set unix.CPUSet
+	for _, c := range cpus {
+		set.Set(c)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.removed {
+		return fmt.Errorf("sandbox %s: closed", s.id)
+	}
+	pids, err := s.z.cg.Procs()
+	if err != nil {
+		return fmt.Errorf("sandbox %s: set CPUs: %w", s.id, err)
+	}
+	for _, pid := range pids {
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if err != nil {
+			continue // the process has exited
+		}
+		for _, t := range tasks {
+			tid, err := strconv.Atoi(t.Name())
+			if err != nil {
+				continue
+			}
+			if err := unix.SchedSetaffinity(tid, &set); err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("sandbox %s: set CPUs of thread %d: %w", s.id, tid, err)
+			}
+		}
+	}
+	return nil
 }
 
 // ResetPeakMemory restarts PeakMemory from the current use, typically

@@ -732,3 +732,87 @@ func TestCPUAffinity(t *testing.T) {
 		}
 	})
 }
+
+// TestSetCPUs: a running sandbox's every thread moves to the CPUs SetCPUs
+// names (its init's and the function's multi-threaded Go runtime's), and a closed
+// sandbox or an empty set is refused.
+func TestSetCPUs(t *testing.T) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
+	var host []int
+	for c := 0; c < 1024; c++ {
+		if set.IsSet(c) {
+			host = append(host, c)
+		}
+	}
+	if len(host) < 2 {
+		t.Skip("needs two CPUs")
+	}
+	from, to := host[0], host[len(host)-1]
+	m := manager(t, "pool")
+	spec := probeSpec("sleep")
+	spec.CPUs = []int{from}
+	s, err := m.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// threads lists the sandbox's threads and their Cpus_allowed_list, once
+	// the probe runs with its runtime's threads started.
+	threads := func() map[string]string {
+		out := map[string]string{}
+		b, err := os.ReadFile(filepath.Join(sandbox.CgroupPath(s), "cgroup.procs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pid := range strings.Fields(string(b)) {
+			tasks, _ := os.ReadDir("/proc/" + pid + "/task")
+			for _, task := range tasks {
+				st, err := os.ReadFile("/proc/" + pid + "/task/" + task.Name() + "/status")
+				if err != nil {
+					continue
+				}
+				for _, l := range strings.Split(string(st), "\n") {
+					if v, ok := strings.CutPrefix(l, "Cpus_allowed_list:"); ok {
+						out[pid+"/"+task.Name()] = strings.TrimSpace(v)
+					}
+				}
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(threads()) < 4 { // the init and the probe's Go runtime
+		if time.Now().After(deadline) {
+			t.Fatalf("the probe did not start its threads: %v", threads())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	init := strconv.Itoa(sandbox.InitPid(s)) + "/"
+	for id, cpus := range threads() {
+		// The init placed only the thread that forked the function.
+		if !strings.HasPrefix(id, init) && cpus != strconv.Itoa(from) {
+			t.Errorf("before: thread %s on CPUs %s, want %d", id, cpus, from)
+		}
+	}
+	if err := s.SetCPUs([]int{to}); err != nil {
+		t.Fatal(err)
+	}
+	for id, cpus := range threads() {
+		if cpus != strconv.Itoa(to) {
+			t.Errorf("after: thread %s on CPUs %s, want %d", id, cpus, to)
+		}
+	}
+	if err := s.SetCPUs(nil); err == nil {
+		t.Error("SetCPUs(nil) succeeded")
+	}
+	if err := s.SetCPUs([]int{1024}); err == nil {
+		t.Error("SetCPUs of CPU 1024 succeeded")
+	}
+	s.Close()
+	if err := s.SetCPUs([]int{from}); err == nil {
+		t.Error("SetCPUs after Close succeeded")
+	}
+}

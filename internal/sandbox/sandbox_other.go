@@ -49,6 +49,9 @@ func (s *Sandbox) Kill() error { return ErrUnsupported }
 // PeakMemory returns ErrUnsupported.
 func (s *Sandbox) PeakMemory() (uint64, error) { return 0, ErrUnsupported }
 
+// SetCPUs returns ErrUnsupported.
+func (s *Sandbox) SetCPUs([]int) error { return ErrUnsupported }
+
 // ResetPeakMemory returns ErrUnsupported.
 func (s *Sandbox) ResetPeakMemory() error { return ErrUnsupported }
 
