@@ -37,7 +37,7 @@ type env struct {
 	cfg       functions.Configuration
 	logStream string
 	sb        *sandbox.Sandbox
-	cpu       int             // the CPU the environment is placed on, or -1
+	cpu       int             // the CPU the environment is placed on, or -1; placement.mu guards it once started
 	ended     <-chan struct{} // closed when the sandbox has ended (sb.Done)
 	rt        runtimeAPI
 	apiSrv    *http.Server // Cloister's API, for the function's own calls
@@ -125,7 +125,7 @@ func (s *Service) startWith(ctx context.Context, key envKey, fn *functions.Funct
 	began := time.Now()
 	sb, err := s.sandboxes.Start(ctx, spec)
 	if err != nil {
-		s.place.give(e.cpu)
+		s.place.give(&e.cpu)
 		close(e.records)
 		pipe.closeWriter()
 		e.wg.Wait()
@@ -234,7 +234,7 @@ func (e *env) destroy() {
 		e.pipe.closeWriter()
 		e.wg.Wait()
 		e.pipe.r.Close()
-		e.svc.place.give(e.cpu)
+		e.svc.place.give(&e.cpu)
 	})
 }
 

@@ -61,7 +61,14 @@ func (s *Service) Invoke(ctx context.Context, req *api.InvokeRequest) (*api.Invo
 		start = time.Now()
 		inv.deadline = start.Add(timeout)
 		e.invocations++
+		busyOn, moved := s.place.begin(&e.cpu)
+		if moved {
+			if err := e.sb.SetCPUs([]int{busyOn}); err != nil {
+				e.log.Debug("move to a quiet CPU", "cpu", busyOn, "err", err)
+			}
+		}
 		o, status = e.run(inv)
+		s.place.end(busyOn)
 		if status != "lost" || attempt >= 2 {
 			if status == "lost" {
 				status = "crash"

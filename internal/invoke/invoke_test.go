@@ -373,8 +373,8 @@ func TestInitFailures(t *testing.T) {
 }
 
 // TestCPUPlacement: a function of more than one vCPU may run on every CPU;
-// one of at most one vCPU runs on a single CPU of the host's when one was
-// free, else on every CPU (placement.go).
+// one of at most one vCPU runs on a single CPU of the host's, and moves to a
+// quiet CPU when its own runs another invocation (placement.go).
 func TestCPUPlacement(t *testing.T) {
 	h := get(t)
 	host := invoke.AllowedCPUs()
@@ -409,11 +409,23 @@ func TestCPUPlacement(t *testing.T) {
 	small := uniqueName(t) + "-small"
 	h.create(t, small, fnSpec{memory: sandbox.MBPerCPU})
 	got := affinity(small)
-	switch {
-	case len(got) == 1 && slices.Contains(host, got[0]) && len(host) > 1:
-	case len(got) == len(host): // every CPU had a pinned environment
-	default:
-		t.Errorf("a %d MB function runs on CPUs %v (host has %d)", sandbox.MBPerCPU, got, len(host))
+	if len(host) > 1 && (len(got) != 1 || !slices.Contains(host, got[0])) || len(host) == 1 && len(got) != 1 {
+		t.Errorf("a %d MB function runs on CPUs %v (host has %v)", sandbox.MBPerCPU, got, host)
+	}
+	if len(host) < 2 {
+		return
+	}
+	// Its CPU runs another pinned environment's invocation while another
+	// CPU runs none: the next invocation moves it there first.
+	release := h.inv.HoldCPU(got[0])
+	moved := affinity(small)
+	release()
+	if len(moved) != 1 || moved[0] == got[0] || !slices.Contains(host, moved[0]) {
+		t.Errorf("with CPU %d busy, the function runs on CPUs %v, want another of %v", got[0], moved, host)
+	}
+	// Nothing else runs: it stays where it is.
+	if again := affinity(small); !slices.Equal(again, moved) {
+		t.Errorf("on quiet CPUs the function moved from %v to %v", moved, again)
 	}
 }
 
@@ -424,31 +436,31 @@ func TestPlacementReleased(t *testing.T) {
 	if n := len(invoke.AllowedCPUs()); n < 2 {
 		t.Skip("placement pins only on hosts with two CPUs or more")
 	}
-	base := h.inv.PinnedCPUs()
+	base := h.inv.PinnedEnvironments()
 	// Init fails inside the sandbox: it started (and was pinned), the
 	// handler's module did not load.
 	syntax, _ := zipFiles(map[string]zipEntry{"app.py": {data: []byte("def handler(:\n")}})
 	broken := uniqueName(t) + "-broken"
 	h.create(t, broken, fnSpec{runtime: "python3.11", handler: "app.handler", zip: syntax, memory: 512})
 	funcError(t, h.invoke(t, broken, map[string]any{}), "Runtime.UserCodeSyntaxError")
-	if got := h.inv.PinnedCPUs(); got != base {
-		t.Errorf("after a failed init %d CPUs are pinned, want %d", got, base)
+	if got := h.inv.PinnedEnvironments(); got != base {
+		t.Errorf("after a failed init %d environments are pinned, want %d", got, base)
 	}
-	// A running environment holds a CPU (when one was free) until it is
-	// retired, here by deleting its function.
+	// A running environment holds its CPU until it is retired, here by
+	// deleting its function.
 	name := uniqueName(t)
 	h.create(t, name, fnSpec{memory: 512})
 	h.invoke(t, name, map[string]any{"op": "echo"})
-	if got := h.inv.PinnedCPUs(); base < len(invoke.AllowedCPUs()) && got != base+1 {
-		t.Errorf("with a live 512 MB environment %d CPUs are pinned, want %d", got, base+1)
+	if got := h.inv.PinnedEnvironments(); got != base+1 {
+		t.Errorf("with a live 512 MB environment %d environments are pinned, want %d", got, base+1)
 	}
 	if _, err := h.client.DeleteFunction(context.Background(), delInput(name)); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for h.inv.PinnedCPUs() != base {
+	for h.inv.PinnedEnvironments() != base {
 		if time.Now().After(deadline) {
-			t.Fatalf("after the function's deletion %d CPUs are pinned, want %d", h.inv.PinnedCPUs(), base)
+			t.Fatalf("after the function's deletion %d environments are pinned, want %d", h.inv.PinnedEnvironments(), base)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -283,9 +283,18 @@ func (s *Service) acquire(ctx context.Context, key envKey, fn *functions.Functio
 				return e, false, nil
 			}
 		}
+		// The most recently used environment on a CPU that runs no other
+		// invocation, else the most recently used (see placement).
 		for len(p.idle) > 0 {
-			e := p.idle[len(p.idle)-1]
-			p.idle = p.idle[:len(p.idle)-1]
+			i := len(p.idle) - 1
+			for j := i; j >= 0; j-- {
+				if s.place.quiet(&p.idle[j].cpu) {
+					i = j
+					break
+				}
+			}
+			e := p.idle[i]
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
 			if e.usable(s.cfg.MaxLifetime) {
 				s.mu.Unlock()
 				return e, false, nil
