@@ -360,6 +360,7 @@ type zygote struct {
 	name   string // cgroup name
 	slot   int    // host id slot
 	cg     cgroup.Group
+	oom    cgroup.OOMWatch // drives forgiveOnOOM
 	cmd    *exec.Cmd
 	ctl    *conn
 	exited chan struct{} // closed once cmd.Wait returned
@@ -383,6 +384,10 @@ func (m *Manager) spawn(ctx context.Context) (_ *zygote, err error) {
 	if err := z.cg.SetLimits(cgroup.Limits{PidsMax: int64(m.cfg.PidsMax)}); err != nil {
 		return nil, err
 	}
+	if z.oom, err = z.cg.WatchOOM(); err != nil {
+		return nil, err
+	}
+	go z.forgiveOnOOM(z.oom)
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: socketpair: %w", err)
@@ -501,7 +506,16 @@ func (z *zygote) release() error {
 		if err := z.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			errs = append(errs, fmt.Errorf("sandbox: kill init: %w", err))
 		}
+		if z.cg != nil {
+			// The init cannot die while its group is throttled.
+			if err := z.cg.ForgiveCPU(); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		<-z.exited
+	}
+	if z.oom != nil {
+		z.oom.Close()
 	}
 	if z.ctl != nil {
 		z.ctl.close()
@@ -544,3 +558,24 @@ func (c *conn) recvCtx(ctx context.Context, timeout time.Duration) (message, []i
 	}
 	return m, fds, err
 }
+
+// forgiveOnOOM forgives the group's CPU debt whenever the OOM killer
+// strikes in it, so that the killed function can die and the init report it
+// at once (cgroup/oom_linux.go explains the debt), and again shortly after:
+// on cgroup v1 the notice comes before the kill. It returns when the watch
+// is closed.
+func (z *zygote) forgiveOnOOM(w cgroup.OOMWatch) {
+	forgive := func() {
+		// Fails only once the group is being removed: nothing to forgive.
+		if err := z.cg.ForgiveCPU(); err != nil {
+			z.m.log.Debug("sandbox: forgive CPU after an OOM kill", "cgroup", z.cg.Path(), "err", err)
+		}
+	}
+	for w.Wait() == nil {
+		forgive()
+		time.AfterFunc(oomSettle, forgive)
+	}
+}
+
+// oomSettle is how long after an OOM notice the CPU debt is forgiven again.
+const oomSettle = 50 * time.Millisecond

@@ -245,7 +245,8 @@ func (s *Sandbox) Kill() error {
 	if err := s.z.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("sandbox: kill %s: %w", s.id, err)
 	}
-	return nil
+	// Tasks throttled for CPU debt cannot die until it is paid.
+	return s.z.cg.ForgiveCPU()
 }
 
 // PeakMemory returns the highest memory use (bytes) of the sandbox since it

@@ -71,6 +71,12 @@ type Group interface {
 	Kill() error
 	// OOMKills counts the tasks the OOM killer killed in the group.
 	OOMKills() (uint64, error)
+	// WatchOOM starts a watch for the group's OOM kills.
+	WatchOOM() (OOMWatch, error)
+	// ForgiveCPU drops the CPU time the group has run past its quota, so
+	// that its throttled tasks run at once (oom_linux.go says when that
+	// matters). The limit itself is unchanged.
+	ForgiveCPU() error
 	// PeakMemory is the highest memory use since creation or the last reset.
 	PeakMemory() (uint64, error)
 	// ResetPeakMemory restarts PeakMemory from the current use.

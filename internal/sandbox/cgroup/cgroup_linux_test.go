@@ -241,9 +241,16 @@ func TestHostGroupOOM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Remove()
-	if err := g.SetLimits(Limits{MemoryBytes: 48 << 20}); err != nil {
+	if err := g.SetLimits(Limits{MemoryBytes: 48 << 20, CPUMillis: 250}); err != nil {
 		t.Fatal(err)
 	}
+	watch, err := g.WatchOOM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	noticed := make(chan error, 1)
+	go func() { noticed <- watch.Wait() }()
 	cmd, w := startIn(t, g)
 	w.Write([]byte("\n"))
 	err = cmd.Wait()
@@ -252,6 +259,33 @@ func TestHostGroupOOM(t *testing.T) {
 	}
 	if n, err := g.OOMKills(); err != nil || n == 0 {
 		t.Fatalf("OOMKills = %d, %v; want > 0", n, err)
+	}
+	select {
+	case err := <-noticed:
+		if err != nil {
+			t.Fatalf("WatchOOM: Wait = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("WatchOOM: no notice of the OOM kill")
+	}
+	// ForgiveCPU leaves the limit as it was.
+	quota := func() string {
+		f := filepath.Join(g.Path(), "cpu.max")
+		if h.Version() == V1 {
+			f = filepath.Join(strings.Replace(g.Path(), "/memory/", "/cpu/", 1), "cpu.cfs_quota_us")
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	before := quota()
+	if err := g.ForgiveCPU(); err != nil {
+		t.Fatal(err)
+	}
+	if after := quota(); after != before {
+		t.Errorf("ForgiveCPU changed the quota from %s to %s", before, after)
 	}
 	if peak, err := g.PeakMemory(); err != nil || peak < 40<<20 {
 		t.Errorf("PeakMemory = %d, %v; want about 48 MiB", peak, err)
@@ -377,5 +411,31 @@ func TestV1Mounts(t *testing.T) {
 	}
 	if got := v2Root(mounts); got != "/c/unified" {
 		t.Errorf("v2Root = %q", got)
+	}
+}
+
+// TestHostOOMWatchClose: closing a watch ends a Wait blocked on it.
+func TestHostOOMWatchClose(t *testing.T) {
+	h := openHost(t)
+	g, err := h.New("watch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Remove()
+	watch, err := g.WatchOOM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- watch.Wait() }()
+	time.Sleep(10 * time.Millisecond)
+	watch.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Wait on a closed watch returned no error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Wait did not return after Close")
 	}
 }

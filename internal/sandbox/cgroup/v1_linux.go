@@ -174,6 +174,11 @@ func (g *v1Group) Procs() ([]int, error) {
 // every process, thaws it so the signals are delivered, and waits until
 // the group is empty.
 func (g *v1Group) Kill() error {
+	// A task throttled for CPU debt can neither freeze nor die until the
+	// debt is paid: forgive it first, and again once the kills are sent.
+	if err := g.ForgiveCPU(); err != nil {
+		return err
+	}
 	state := filepath.Join(g.dirs["freezer"], "freezer.state")
 	if err := writeFile(state, "FROZEN"); err != nil {
 		return err
@@ -203,6 +208,9 @@ func (g *v1Group) Kill() error {
 		}
 	}
 	if err := thaw(); err != nil {
+		return err
+	}
+	if err := g.ForgiveCPU(); err != nil {
 		return err
 	}
 	return waitFor(func() (bool, error) {

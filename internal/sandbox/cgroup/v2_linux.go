@@ -148,6 +148,10 @@ func (g *v2Group) Kill() error {
 	if err := writeFile(filepath.Join(g.dir, "cgroup.kill"), "1"); err != nil {
 		return err
 	}
+	// A task throttled for CPU debt cannot die until the debt is paid.
+	if err := g.ForgiveCPU(); err != nil {
+		return err
+	}
 	return waitFor(func() (bool, error) {
 		p, err := g.Procs()
 		return len(p) == 0, err
