@@ -137,9 +137,12 @@
 // report its death can run until the debt is paid, 19 s for a 128 MB
 // function measured here. Every zygote therefore watches its group for OOM
 // kills (an eventfd on memory.oom_control on v1, inotify on memory.events
-// on v2) and forgives the debt when one happens, by writing the CPU limit
-// back unchanged; every kill forgives it too. The invocation then ends in
-// Runtime.OutOfMemory at once instead of a timeout.
+// on v2); when one happens it ends the sandbox, as memory.oom.group does on
+// v2, and forgives the debt by writing the CPU limit back unchanged (every
+// kill forgives it too). The invocation then ends in Runtime.OutOfMemory at
+// once instead of a timeout. Only an ending sandbox is forgiven: otherwise a
+// function could have child after child OOM-killed and run kernel time past
+// its quota without ever paying for it.
 //
 // # Zygote pool
 //

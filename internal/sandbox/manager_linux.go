@@ -360,7 +360,7 @@ type zygote struct {
 	name   string // cgroup name
 	slot   int    // host id slot
 	cg     cgroup.Group
-	oom    cgroup.OOMWatch // drives forgiveOnOOM
+	oom    cgroup.OOMWatch // drives endOnOOM
 	cmd    *exec.Cmd
 	ctl    *conn
 	exited chan struct{} // closed once cmd.Wait returned
@@ -387,7 +387,6 @@ func (m *Manager) spawn(ctx context.Context) (_ *zygote, err error) {
 	if z.oom, err = z.cg.WatchOOM(); err != nil {
 		return nil, err
 	}
-	go z.forgiveOnOOM(z.oom)
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: socketpair: %w", err)
@@ -448,6 +447,7 @@ func (m *Manager) spawn(ctx context.Context) (_ *zygote, err error) {
 		z.cmd.Wait()
 		close(z.exited)
 	}()
+	go z.endOnOOM(z.oom)
 	initEnd.Close()
 	if _, ok := z.cg.CloneFD(); !ok {
 		// cgroup v1 cannot place a child at clone time: move the zygote in
@@ -559,12 +559,16 @@ func (c *conn) recvCtx(ctx context.Context, timeout time.Duration) (message, []i
 	return m, fds, err
 }
 
-// forgiveOnOOM forgives the group's CPU debt whenever the OOM killer
-// strikes in it, so that the killed function can die and the init report it
-// at once (cgroup/oom_linux.go explains the debt), and again shortly after:
-// on cgroup v1 the notice comes before the kill. It returns when the watch
-// is closed.
-func (z *zygote) forgiveOnOOM(w cgroup.OOMWatch) {
+// endOnOOM ends the sandbox when the OOM killer strikes in it, as
+// memory.oom.group does on cgroup v2: SIGKILL to the init takes the whole
+// pid namespace. It also forgives the group's CPU debt then, and again
+// shortly after (on v1 the notice comes before the kernel's own kill), so
+// that the killed tasks die at once and the invocation ends in
+// Runtime.OutOfMemory (cgroup/oom_linux.go explains the debt). Forgiving
+// only a sandbox that is ending keeps a function from running up kernel
+// time past its quota over and over, an OOM-killed child at a time, and
+// having it forgiven. It returns when the watch is closed.
+func (z *zygote) endOnOOM(w cgroup.OOMWatch) {
 	forgive := func() {
 		// Fails only once the group is being removed: nothing to forgive.
 		if err := z.cg.ForgiveCPU(); err != nil {
@@ -572,6 +576,9 @@ func (z *zygote) forgiveOnOOM(w cgroup.OOMWatch) {
 		}
 	}
 	for w.Wait() == nil {
+		if err := z.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			z.m.log.Warn("sandbox: end after an OOM kill", "cgroup", z.cg.Path(), "err", err)
+		}
 		forgive()
 		time.AfterFunc(oomSettle, forgive)
 	}

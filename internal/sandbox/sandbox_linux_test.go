@@ -376,6 +376,25 @@ func TestOOMKilled(t *testing.T) {
 	}
 }
 
+// TestOOMEndsSandbox: the OOM killer striking any process of a sandbox ends
+// the whole sandbox (as memory.oom.group does on cgroup v2), promptly, though
+// the process it killed was not the function's and the function would carry
+// on.
+func TestOOMEndsSandbox(t *testing.T) {
+	m := manager(t, "pool")
+	spec := probeSpec("childoom", "400")
+	spec.MemoryMB = 128
+	s, _, _ := startSpec(t, m, spec)
+	select {
+	case <-s.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the sandbox still runs 20 s after its child ran out of memory")
+	}
+	if e := s.Wait(); !e.OOMKilled || e.Signal != syscall.SIGKILL {
+		t.Errorf("exit %+v, want OOMKilled by SIGKILL", e)
+	}
+}
+
 func TestPeakMemory(t *testing.T) {
 	m := manager(t, "pool")
 	s, outR, _ := startSpec(t, m, probeSpec("peak", "96"))

@@ -71,6 +71,12 @@ func main() {
 		hold(mb)
 		fmt.Println("allocated")
 		forever()
+	case "childoom":
+		// A child runs out of memory; the parent would carry on.
+		cmd := exec.Command("/var/task/probe", "alloc", arg(1))
+		cmd.Stderr = os.Stderr
+		fmt.Println("child ended:", cmd.Run())
+		forever()
 	case "peak":
 		mb, _ := strconv.Atoi(arg(1))
 		hold(mb)
