@@ -356,14 +356,18 @@ func (m *Manager) refill(ctx context.Context) {
 // zygote is a sandbox init that has composed its function-agnostic root and
 // waits, in fresh namespaces and its own cgroup, to be claimed.
 type zygote struct {
-	m      *Manager
-	name   string // cgroup name
-	slot   int    // host id slot
-	cg     cgroup.Group
-	oom    cgroup.OOMWatch // drives endOnOOM
-	cmd    *exec.Cmd
-	ctl    *conn
-	exited chan struct{} // closed once cmd.Wait returned
+	m    *Manager
+	name string // cgroup name
+	slot int    // host id slot
+	cg   cgroup.Group
+	oom  cgroup.OOMWatch // drives endOnOOM
+	// oomEnded is set once endOnOOM ends the sandbox. On cgroup v1 that
+	// kill can beat the OOM killer's own (whose notice comes first), and the
+	// group's oom_kill count then stays 0.
+	oomEnded atomic.Bool
+	cmd      *exec.Cmd
+	ctl      *conn
+	exited   chan struct{} // closed once cmd.Wait returned
 }
 
 // spawn starts a zygote and waits until it is ready.
@@ -576,6 +580,7 @@ func (z *zygote) endOnOOM(w cgroup.OOMWatch) {
 		}
 	}
 	for w.Wait() == nil {
+		z.oomEnded.Store(true)
 		if err := z.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			z.m.log.Warn("sandbox: end after an OOM kill", "cgroup", z.cg.Path(), "err", err)
 		}

@@ -197,7 +197,7 @@ func (s *Sandbox) watch() {
 		exit.Err = fmt.Errorf("sandbox: init ended (%s) without reporting the function's exit", s.z.cmd.ProcessState)
 	}
 	if n, err := s.z.cg.OOMKills(); err == nil {
-		exit.OOMKilled = n > 0
+		exit.OOMKilled = n > 0 || s.z.oomEnded.Load()
 	} else if exit.Err == nil {
 		exit.Err = err
 	}

@@ -171,7 +171,8 @@ type Exit struct {
 	Code int
 	// Signal is the signal that ended the function (0 if it exited).
 	Signal syscall.Signal
-	// OOMKilled reports that the OOM killer killed a task of the sandbox.
+	// OOMKilled reports that the sandbox ran out of memory: the OOM killer
+	// killed a task of it, or struck and the sandbox was ended for it.
 	OOMKilled bool
 	// Err explains an abnormal end (init lost, protocol error); nil for a
 	// function that exited or was killed by a signal.
