@@ -109,7 +109,7 @@ func New(cfg Config) (*Server, error) {
 		lambda:   http.NewServeMux(),
 		routes:   map[string]*route{},
 	}
-	for _, rt := range s.lambdaRoutes() {
+	for _, rt := range append(s.lambdaRoutes(), s.layerRoutes()...) {
 		rt := rt
 		s.routes[rt.pattern] = &rt
 		// The mux is only a matcher: its handler records which route
@@ -176,9 +176,12 @@ type call struct {
 	caller    iam.Principal
 	requestID string
 	route     *route
-	resource  string
-	status    int
-	errType   string
+	// layer and layerVersion are what a layer route's path names.
+	layer        functions.LayerRef
+	layerVersion int
+	resource     string
+	status       int
+	errType      string
 	// parsed identifiers, set by resource derivation
 	ref functions.Ref
 	// input decoded early (CreateFunction's name is in the body)

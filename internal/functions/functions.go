@@ -163,6 +163,13 @@ func (s *Service) Create(ctx context.Context, account string, in *CreateInput, c
 	if err != nil {
 		return nil, err
 	}
+	layers, err := s.ResolveLayers(ctx, account, c.Layers, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTotalSize(pkg.unzipped, layers); err != nil {
+		return nil, err
+	}
 	if err := checkRole(ctx, *in.Role); err != nil {
 		return nil, err
 	}
@@ -199,6 +206,7 @@ func (s *Service) Create(ctx context.Context, account string, in *CreateInput, c
 		cfg.Architectures = in.Architectures
 	}
 	applyCommon(&cfg, &c)
+	cfg.Layers = configLayers(layers)
 	rec := &functionRecord{
 		Incarnation:  newID(),
 		Account:      account,
@@ -472,6 +480,9 @@ func (s *Service) UpdateCode(ctx context.Context, r Ref, in *UpdateCodeInput) (*
 		if runtimes.UpdateBlocked(rec.Latest.Runtime) {
 			return deprecatedRuntime(rec.Latest.Runtime)
 		}
+		if err := s.checkLayersWith(ctx, r.Account, rec.Latest.Layers, pkg.unzipped); err != nil {
+			return err
+		}
 		rec.CodeHash = pkg.hash
 		rec.UnzippedSize = pkg.unzipped
 		rec.Latest.CodeSha256 = pkg.sha256
@@ -517,6 +528,10 @@ func (s *Service) UpdateConfig(ctx context.Context, r Ref, in *UpdateConfigInput
 			return nil, err
 		}
 	}
+	layers, err := s.ResolveLayers(ctx, r.Account, c.Layers, false)
+	if err != nil {
+		return nil, err
+	}
 	rec, err := s.mutate(ctx, r, func(rec *functionRecord) error {
 		if err := checkRevision(in.RevisionId, rec.Latest.RevisionId); err != nil {
 			return err
@@ -530,6 +545,12 @@ func (s *Service) UpdateConfig(ctx context.Context, r Ref, in *UpdateConfigInput
 		if c.LoggingConfig != nil && c.LoggingConfig.LogFormat == "" && rec.Latest.LoggingConfig.LogFormat != "JSON" &&
 			(c.LoggingConfig.ApplicationLogLevel != "" || c.LoggingConfig.SystemLogLevel != "") {
 			return invalidParam("Function log levels can only be set when the function's log format is JSON.")
+		}
+		if c.Layers != nil {
+			if err := checkTotalSize(rec.UnzippedSize, layers); err != nil {
+				return err
+			}
+			rec.Latest.Layers = configLayers(layers)
 		}
 		applyCommon(&rec.Latest, &c)
 		s.markUpdating(rec)

@@ -3,6 +3,7 @@ package functions
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 )
@@ -39,6 +40,7 @@ func (s *Service) gcLoop(ctx context.Context) {
 func (s *Service) collect(ctx context.Context) error {
 	live := map[string]string{} // function key -> incarnation
 	used := map[string]bool{}
+	layerRefs := map[string]bool{} // layer version ARNs that functions name
 	keys, err := s.functions.Keys(ctx, "")
 	if err != nil {
 		return err
@@ -54,6 +56,9 @@ func (s *Service) collect(ctx context.Context) error {
 		}
 		live[k] = rec.Incarnation
 		used[rec.CodeHash] = true
+		for _, l := range rec.Latest.Layers {
+			layerRefs[l.Arn] = true
+		}
 	}
 	vkeys, err := s.versions.Keys(ctx, "")
 	if err != nil {
@@ -71,6 +76,9 @@ func (s *Service) collect(ctx context.Context) error {
 		fn := k[:strings.LastIndex(k, ".")]
 		if live[fn] == v.Incarnation {
 			used[v.CodeHash] = true
+			for _, l := range v.Config.Layers {
+				layerRefs[l.Arn] = true
+			}
 			continue
 		}
 		// A version written just before its function record (CreateFunction
@@ -84,6 +92,9 @@ func (s *Service) collect(ctx context.Context) error {
 			s.log.Warn("collect version record", "key", k, "err", err)
 		}
 	}
+	if err := s.collectLayers(ctx, layerRefs, used); err != nil {
+		return err
+	}
 	objs, err := s.code.List(ctx)
 	if err != nil {
 		return err
@@ -96,6 +107,51 @@ func (s *Service) collect(ctx context.Context) error {
 			return err
 		}
 		s.log.Info("collected unreferenced code package", "sha256", o.Name)
+	}
+	return nil
+}
+
+// collectLayers drops deleted layer versions that no function names any
+// more and marks the content of every other version used.
+func (s *Service) collectLayers(ctx context.Context, refs, used map[string]bool) error {
+	keys, err := s.layers.Keys(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		acct, name, ok := strings.Cut(k, ".")
+		if !ok {
+			continue
+		}
+		l := LayerRef{Account: acct, Name: name}
+		rec, err := s.mutateLayer(ctx, l, func(rec *layerRecord) (*layerRecord, error) {
+			if rec == nil {
+				return nil, errUnchanged
+			}
+			keep := rec.Versions[:0]
+			for _, v := range rec.Versions {
+				if !v.Deleted || refs[LayerVersionARN(s.cfg.Region, l, v.Version)] {
+					keep = append(keep, v)
+				}
+			}
+			if len(keep) == len(rec.Versions) {
+				return rec, errUnchanged
+			}
+			rec.Versions = keep
+			return rec, nil
+		})
+		if errors.Is(err, errUnchanged) {
+			rec, _, err = s.loadLayer(ctx, l)
+		}
+		if err != nil {
+			return err
+		}
+		if rec == nil {
+			continue
+		}
+		for _, v := range rec.Versions {
+			used[v.CodeHash] = true
+		}
 	}
 	return nil
 }

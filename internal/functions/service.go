@@ -63,6 +63,7 @@ type Service struct {
 	versions  *store.Bucket
 	accounts  *store.Bucket
 	code      *store.Objects
+	layers    *store.Bucket // layer records (layers.go)
 
 	// Mirrors of the function and account buckets for the invoke path,
 	// with decoded records cached by revision.
@@ -113,6 +114,9 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	if s.code, err = st.Objects(ctx, codeObjects); err != nil {
+		return nil, err
+	}
+	if s.layers, err = st.Bucket(ctx, layersBucket); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -217,10 +217,6 @@ func (c *common) checkSemantics(cat *runtimes.Catalog) error {
 	if len(c.Layers) > MaxLayers {
 		return invalidParam("Cannot reference more than %d layers.", MaxLayers)
 	}
-	if len(c.Layers) > 0 {
-		// Cloister has no layer store yet, so no layer version exists.
-		return invalidParam("Layer version %s does not exist.", c.Layers[0])
-	}
 	if lc := c.LoggingConfig; lc != nil && lc.LogFormat != "JSON" && (lc.ApplicationLogLevel != "" || lc.SystemLogLevel != "") {
 		return invalidParam("Function log levels can only be set when the function's log format is JSON.")
 	}

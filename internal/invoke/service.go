@@ -462,14 +462,27 @@ func (s *Service) spec(ctx context.Context, fn *functions.Function, provisioned 
 	if err != nil {
 		return sandbox.Spec{}, time.Time{}, err
 	}
+	optDir, err := s.ensureOpt(ctx, fn)
+	if err != nil {
+		return sandbox.Spec{}, time.Time{}, err
+	}
 	args := rt.Command
 	if rt.Family == runtimes.FamilyProvided {
-		fi, err := os.Stat(filepath.Join(taskDir, "bootstrap"))
-		if err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+		// The function's own bootstrap, else a layer's (a custom runtime
+		// shipped as a layer), as in Lambda.
+		executable := func(dir string) bool {
+			fi, err := os.Stat(filepath.Join(dir, "bootstrap"))
+			return dir != "" && err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+		}
+		switch {
+		case executable(taskDir):
+			args = []string{runtimes.TaskRoot + "/bootstrap"}
+		case executable(optDir):
+			args = []string{runtimes.OptDir + "/bootstrap"}
+		default:
 			return sandbox.Spec{}, time.Time{}, &initFailure{errorType: "Runtime.InvalidEntrypoint",
 				payload: errorPayload("Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]")}
 		}
-		args = []string{runtimes.TaskRoot + "/bootstrap"}
 	}
 	env := []string{
 		"AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001",
@@ -508,6 +521,7 @@ func (s *Service) spec(ctx context.Context, fn *functions.Function, provisioned 
 		Args:       args,
 		Env:        env,
 		TaskDir:    taskDir,
+		OptDir:     optDir,
 		RuntimeDir: s.cfg.RuntimeDir,
 		MemoryMB:   c.MemorySize,
 		TmpMB:      c.EphemeralStorage.Size,
