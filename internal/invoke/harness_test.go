@@ -250,6 +250,7 @@ type fnSpec struct {
 	timeout int32
 	env     map[string]string
 	tmpMB   int32
+	layers  []string
 }
 
 // create makes a function and waits until it is Active.
@@ -274,6 +275,7 @@ func (h *harness) create(t testing.TB, name string, s fnSpec) {
 	if s.tmpMB > 0 {
 		in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(s.tmpMB)}
 	}
+	in.Layers = s.layers
 	ctx := context.Background()
 	if _, err := h.client.CreateFunction(ctx, in); err != nil {
 		t.Fatalf("create %s: %v", name, err)
