@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -297,6 +298,10 @@ func attack(ev Event) result {
 		return blocked(name, err)
 	case "fork-bomb":
 		// Start processes until the pids limit stops us; report the limit was hit.
+		// Spare threads first: at the limit the runtime could not create
+		// one, and a Go runtime that fails to is a fatal error (exit 2),
+		// which would end the attacker's environment instead of its fork.
+		spareThreads(8)
 		var procs []*exec.Cmd
 		var err error
 		for i := 0; i < 5000; i++ {
@@ -392,4 +397,26 @@ func main() {
 	b, _ := json.Marshal(map[string]string{"started": "probe"})
 	fmt.Println(string(b))
 	lambda.Start(handle)
+}
+
+// spareThreads makes the Go runtime start n more OS threads, which it then
+// keeps idle for later use: n goroutines block in read(2) on a pipe at once,
+// and each blocked system call hands its processor to another thread.
+func spareThreads(n int) {
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil {
+		return
+	}
+	defer syscall.Close(fds[0])
+	defer syscall.Close(fds[1])
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			var b [1]byte
+			_, _ = syscall.Read(fds[0], b[:])
+		})
+	}
+	time.Sleep(50 * time.Millisecond) // sysmon retakes the processors of blocked calls
+	_, _ = syscall.Write(fds[1], make([]byte, n))
+	wg.Wait()
 }
