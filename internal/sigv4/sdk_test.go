@@ -404,7 +404,7 @@ func TestSDKRandomized(t *testing.T) {
 			j := sp.start + rng.IntN(sp.end-sp.start)
 			mutated := bytes.Clone(raw)
 			mutated[j] ^= byte(1 + rng.IntN(255))
-			if sameQuery(raw, mutated, sp) {
+			if sameQuery(raw, mutated, sp) || folded(raw, mutated, j) {
 				continue
 			}
 			got, ok := w.sendRaw(t, mutated)
@@ -416,6 +416,15 @@ func TestSDKRandomized(t *testing.T) {
 			}
 		}
 	}
+}
+
+// folded reports whether the mutation at j turned a space or tab of a
+// header value into a line break before more space: an obsolete line fold,
+// which HTTP reads as the space it replaced (net/http joins the lines), and
+// SigV4 collapses runs of spaces anyway; it must and does still verify.
+func folded(raw, mutated []byte, j int) bool {
+	return (raw[j] == ' ' || raw[j] == '\t') && mutated[j] == '\n' &&
+		j+1 < len(raw) && (raw[j+1] == ' ' || raw[j+1] == '\t')
 }
 
 // sameQuery reports whether a query mutation left the meaning intact (a
