@@ -669,11 +669,9 @@ func TestManagerClose(t *testing.T) {
 	}
 }
 
-// TestCPUAffinity: Spec.CPUs becomes the function's affinity; without it the
-// function may run on every CPU the host process may; a CPU the host lacks
-// fails the start (Wait reports it) rather than running unplaced.
-func TestCPUAffinity(t *testing.T) {
-	m := manager(t, "pool")
+// hostCPUs lists the CPUs this process may run on.
+func hostCPUs(t *testing.T) []int {
+	t.Helper()
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
 		t.Fatal(err)
@@ -684,6 +682,15 @@ func TestCPUAffinity(t *testing.T) {
 			host = append(host, c)
 		}
 	}
+	return host
+}
+
+// TestCPUAffinity: Spec.CPUs becomes the function's affinity; without it the
+// function may run on every CPU the host process may; a CPU the host lacks
+// fails the start (Wait reports it) rather than running unplaced.
+func TestCPUAffinity(t *testing.T) {
+	m := manager(t, "pool")
+	host := hostCPUs(t)
 	list := func(cpus []int) string {
 		// The kernel's list format, as far as these tests need it: runs
 		// of consecutive CPUs as "a-b".
@@ -756,16 +763,7 @@ func TestCPUAffinity(t *testing.T) {
 // names (its init's and the function's multi-threaded Go runtime's), and a closed
 // sandbox or an empty set is refused.
 func TestSetCPUs(t *testing.T) {
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err != nil {
-		t.Fatal(err)
-	}
-	var host []int
-	for c := 0; c < 1024; c++ {
-		if set.IsSet(c) {
-			host = append(host, c)
-		}
-	}
+	host := hostCPUs(t)
 	if len(host) < 2 {
 		t.Skip("needs two CPUs")
 	}
