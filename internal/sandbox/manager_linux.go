@@ -507,14 +507,8 @@ func (z *zygote) explain(err error) error {
 func (z *zygote) release() error {
 	var errs []error
 	if z.cmd != nil && z.cmd.Process != nil {
-		if err := z.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-			errs = append(errs, fmt.Errorf("sandbox: kill init: %w", err))
-		}
-		if z.cg != nil {
-			// The init cannot die while its group is throttled.
-			if err := z.cg.ForgiveCPU(); err != nil {
-				errs = append(errs, err)
-			}
+		if err := z.killInit(); err != nil {
+			errs = append(errs, err)
 		}
 		<-z.exited
 	}
@@ -573,20 +567,34 @@ func (c *conn) recvCtx(ctx context.Context, timeout time.Duration) (message, []i
 // time past its quota over and over, an OOM-killed child at a time, and
 // having it forgiven. It returns when the watch is closed.
 func (z *zygote) endOnOOM(w cgroup.OOMWatch) {
-	forgive := func() {
-		// Fails only once the group is being removed: nothing to forgive.
-		if err := z.cg.ForgiveCPU(); err != nil {
-			z.m.log.Debug("sandbox: forgive CPU after an OOM kill", "cgroup", z.cg.Path(), "err", err)
-		}
-	}
 	for w.Wait() == nil {
 		z.oomEnded.Store(true)
-		if err := z.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		if err := z.killInit(); err != nil {
 			z.m.log.Warn("sandbox: end after an OOM kill", "cgroup", z.cg.Path(), "err", err)
 		}
-		forgive()
-		time.AfterFunc(oomSettle, forgive)
+		time.AfterFunc(oomSettle, func() {
+			// Fails only once the group is being removed: nothing to forgive.
+			if err := z.cg.ForgiveCPU(); err != nil {
+				z.m.log.Debug("sandbox: forgive CPU after an OOM kill", "cgroup", z.cg.Path(), "err", err)
+			}
+		})
 	}
+}
+
+// killInit sends SIGKILL to the init, which takes its whole pid namespace
+// with it, and forgives the group's CPU debt: tasks throttled for it could
+// not die until it was paid (cgroup/oom_linux.go).
+func (z *zygote) killInit() error {
+	var errs []error
+	if err := z.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		errs = append(errs, fmt.Errorf("sandbox: kill init: %w", err))
+	}
+	if z.cg != nil {
+		if err := z.cg.ForgiveCPU(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // oomSettle is how long after an OOM notice the CPU debt is forgiven again.

@@ -242,11 +242,10 @@ func (s *Sandbox) Kill() error {
 	}
 	// cgroup v1: SIGKILL to the pid namespace's init makes the kernel kill
 	// every other process in the namespace; none can leave it.
-	if err := s.z.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("sandbox: kill %s: %w", s.id, err)
+	if err := s.z.killInit(); err != nil {
+		return fmt.Errorf("sandbox %s: %w", s.id, err)
 	}
-	// Tasks throttled for CPU debt cannot die until it is paid.
-	return s.z.cg.ForgiveCPU()
+	return nil
 }
 
 // PeakMemory returns the highest memory use (bytes) of the sandbox since it
