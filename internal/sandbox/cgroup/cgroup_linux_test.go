@@ -270,9 +270,12 @@ func TestHostGroupOOM(t *testing.T) {
 	}
 	// ForgiveCPU leaves the limit as it was.
 	quota := func() string {
-		f := filepath.Join(g.Path(), "cpu.max")
-		if h.Version() == V1 {
-			f = filepath.Join(strings.Replace(g.Path(), "/memory/", "/cpu/", 1), "cpu.cfs_quota_us")
+		var f string
+		switch g := g.(type) {
+		case *v1Group:
+			f = filepath.Join(g.dirs["cpu"], "cpu.cfs_quota_us")
+		case *v2Group:
+			f = filepath.Join(g.dir, "cpu.max")
 		}
 		b, err := os.ReadFile(f)
 		if err != nil {
