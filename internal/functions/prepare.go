@@ -76,6 +76,12 @@ func (s *Service) finishPending(ctx context.Context, key string) error {
 			return ctx.Err()
 		}
 	}
+	if prepErr == nil && s.cfg.PrepareLayers != nil && len(rec.Latest.Layers) > 0 {
+		prepErr = s.cfg.PrepareLayers(ctx, rec.Account, rec.Latest.Layers)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
 	if prepErr == nil && s.cfg.Ready != nil {
 		// Before the function is seen Active, so that its first
 		// invocation finds the role's credentials issued.

@@ -36,6 +36,10 @@ type Config struct {
 	// created or its code changes; its failure marks the function Failed.
 	// Optional.
 	Prepare func(ctx context.Context, codeHash string, zip []byte) error
+	// PrepareLayers readies the layers a function of account names (the
+	// data plane merges them for /opt), on the same worker and with the same
+	// consequences as Prepare, for functions that name layers. Optional.
+	PrepareLayers func(ctx context.Context, account string, layers []Layer) error
 	// Ready is told, best-effort, that a function's $LATEST is about to
 	// become Active or finish an update (its code was prepared), on the
 	// preparing worker: the data plane issues the execution role's

@@ -3,6 +3,8 @@ package invoke_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,6 +48,10 @@ def handler(event, context):
 `)}})
 	name := base + "-py"
 	h.create(t, name, fnSpec{runtime: "python3.11", handler: "app.handler", zip: app, layers: []string{first, second}})
+	// Merged while the function was prepared, before it turned Active.
+	if dir, ok := h.inv.PreparedOpt(h.account, first, second); !ok || !strings.HasPrefix(filepath.Base(dir), "opt-") {
+		t.Errorf("/opt of layers one, two not prepared before the function turned Active: %q, %v", dir, ok)
+	}
 	out := h.invoke(t, name, map[string]any{})
 	var got struct {
 		X        string   `json:"x"`

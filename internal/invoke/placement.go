@@ -121,14 +121,3 @@ func (p *placement) give(cpu *int) {
 	}
 	*cpu = -1
 }
-
-// pinned counts the live pinned environments.
-func (p *placement) pinned() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, k := range p.live {
-		n += k
-	}
-	return n
-}

@@ -59,7 +59,8 @@ type Service struct {
 	pools    map[envKey]*pool
 	usedMB   int
 	closed   bool
-	codeLock sync.Map // hash -> *sync.Mutex
+	codeLock sync.Map // code cache key -> *sync.Mutex (cached)
+	optDirs  sync.Map // account and layer ARNs -> merged /opt directory (layers.go)
 	// retiredAt records when a function's environments were retired
 	// (key account/name for all versions, account/name/$LATEST for
 	// $LATEST); busy environments created before then are destroyed on
@@ -159,25 +160,37 @@ func (s *Service) PrepareCode(ctx context.Context, hash string, zip []byte) erro
 // ensureCode returns the cache directory holding the package with this hash,
 // unpacking it first if needed.
 func (s *Service) ensureCode(ctx context.Context, hash string, zip []byte) (string, error) {
-	dir := filepath.Join(s.cfg.CodeDir, hash)
+	return s.cached(hash, func(dir string) error {
+		if zip == nil {
+			var err error
+			if zip, err = s.cfg.Functions.Code(ctx, hash); err != nil {
+				return fmt.Errorf("invoke: fetch code %s: %w", hash, err)
+			}
+		}
+		if err := codezip.Extract(zip, dir, codezip.DefaultLimits()); err != nil {
+			return fmt.Errorf("invoke: unpack code %s: %w", hash, err)
+		}
+		return nil
+	})
+}
+
+// cached returns the code cache's directory named key, made first by build
+// (under a lock per key, so once) if it does not exist yet. build must
+// create the directory whole or not at all.
+func (s *Service) cached(key string, build func(dir string) error) (string, error) {
+	dir := filepath.Join(s.cfg.CodeDir, key)
 	if _, err := os.Stat(dir); err == nil {
 		return dir, nil
 	}
-	l, _ := s.codeLock.LoadOrStore(hash, &sync.Mutex{})
+	l, _ := s.codeLock.LoadOrStore(key, &sync.Mutex{})
 	mu := l.(*sync.Mutex)
 	mu.Lock()
 	defer mu.Unlock()
 	if _, err := os.Stat(dir); err == nil {
 		return dir, nil
 	}
-	if zip == nil {
-		var err error
-		if zip, err = s.cfg.Functions.Code(ctx, hash); err != nil {
-			return "", fmt.Errorf("invoke: fetch code %s: %w", hash, err)
-		}
-	}
-	if err := codezip.Extract(zip, dir, codezip.DefaultLimits()); err != nil {
-		return "", fmt.Errorf("invoke: unpack code %s: %w", hash, err)
+	if err := build(dir); err != nil {
+		return "", err
 	}
 	return dir, nil
 }
@@ -462,7 +475,7 @@ func (s *Service) spec(ctx context.Context, fn *functions.Function, provisioned 
 	if err != nil {
 		return sandbox.Spec{}, time.Time{}, err
 	}
-	optDir, err := s.ensureOpt(ctx, fn)
+	optDir, err := s.ensureOpt(ctx, arn.Account(c.FunctionArn), c.Layers)
 	if err != nil {
 		return sandbox.Spec{}, time.Time{}, err
 	}

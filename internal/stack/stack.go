@@ -196,6 +196,9 @@ func (s *Stack) openFunctions(ctx context.Context, st *store.Store, cfg Config) 
 		fc.Prepare = func(ctx context.Context, hash string, zip []byte) error {
 			return s.DataPlane.PrepareCode(ctx, hash, zip)
 		}
+		fc.PrepareLayers = func(ctx context.Context, account string, layers []functions.Layer) error {
+			return s.DataPlane.PrepareLayers(ctx, account, layers)
+		}
 		fc.Ready = func(ctx context.Context, latest functions.Configuration) { s.DataPlane.WarmCredentials(ctx, latest) }
 		fc.Changed = func(account, name string, deleted bool) { s.DataPlane.Retire(account, name, deleted) }
 		fc.ProvisionedState = func(account, name, qualifier string, requested int) (int, string) {
