@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -55,13 +54,10 @@ func spinMain(cpu string) int {
 	if err != nil {
 		return 2
 	}
-	runtime.LockOSThread()
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+	if err := pinThread(n); err != nil {
 		return 2
 	}
-	var set unix.CPUSet
-	set.Set(n)
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
 		return 2
 	}
 	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_IDLE}

@@ -56,10 +56,7 @@ func pingPong(b *testing.B, mine, echo int) {
 
 	// The thread stays locked: it ends with the benchmark's goroutine, so
 	// its narrowed affinity never returns to the scheduler's pool.
-	runtime.LockOSThread()
-	var set unix.CPUSet
-	set.Set(mine)
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
+	if err := pinThread(mine); err != nil {
 		b.Fatal(err)
 	}
 	buf := []byte{0}
@@ -95,10 +92,7 @@ func echoMain(cpu string) int {
 	if err != nil {
 		return 2
 	}
-	runtime.LockOSThread()
-	var set unix.CPUSet
-	set.Set(n)
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
+	if err := pinThread(n); err != nil {
 		return 2
 	}
 	buf := []byte{0}
@@ -110,4 +104,14 @@ func echoMain(cpu string) int {
 			return 0
 		}
 	}
+}
+
+// pinThread locks the calling goroutine to its thread and the thread to
+// cpu. The thread stays locked: it ends with its goroutine, so its narrowed
+// affinity never returns to the scheduler's pool.
+func pinThread(cpu int) error {
+	runtime.LockOSThread()
+	var set unix.CPUSet
+	set.Set(cpu)
+	return unix.SchedSetaffinity(0, &set)
 }
