@@ -10,7 +10,7 @@ import (
 
 // Layer routes (functions/layers.go has the rules).
 
-// layerCodeLimit: PublishLayerVersion carries a zip as CreateFunction does.
+// layerCodeMsg: PublishLayerVersion carries a zip as CreateFunction does.
 const layerCodeMsg = "Request must be smaller than 70167211 bytes for the PublishLayerVersion operation"
 
 func (s *Server) layerRoutes() []route {
@@ -64,9 +64,12 @@ func (s *Server) listLayersResource(c *call) (string, string, error) {
 	}
 	c.route = &byArnRoute
 	a := q.Get("Arn")
-	l, n, ok := functions.ParseLayerVersionARN(a)
+	l, region, n, ok := functions.ParseLayerVersionARN(a)
 	if !ok || len(a) > 140 {
 		return "", "", awserr.New(awserr.Validation, "1 validation error detected: Value '%s' at 'arn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+", truncate(a, 160))
+	}
+	if region != s.cfg.Region {
+		return "", "", awserr.New(awserr.InvalidParameterValue, "Layer version %s is not in region %s.", a, s.cfg.Region)
 	}
 	c.layer, c.layerVersion = l, n
 	return functions.LayerVersionARN(s.cfg.Region, l, n), l.Account, nil
@@ -107,18 +110,17 @@ func layerFilter(c *call) functions.LayerFilter {
 }
 
 func (s *Server) listLayerVersions(c *call) error {
-	l, err := functions.ParseLayerName(c.r.PathValue("layer"), c.caller.Account, s.cfg.Region)
-	if err != nil {
+	if _, _, err := s.layerResource(c); err != nil {
 		return err
 	}
-	if l.Account != c.caller.Account {
-		return awserr.New(awserr.AccessDenied, "Cloister lists layer versions only in the caller's own account (%s), not in %s.", c.caller.Account, l.Account)
+	if c.layer.Account != c.caller.Account {
+		return awserr.New(awserr.AccessDenied, "Cloister lists layer versions only in the caller's own account (%s), not in %s.", c.caller.Account, c.layer.Account)
 	}
 	marker, max, err := pageArgs(c.r)
 	if err != nil {
 		return err
 	}
-	items, next, err := s.cfg.Functions.ListLayerVersions(c.ctx, l, layerFilter(c), marker, max)
+	items, next, err := s.cfg.Functions.ListLayerVersions(c.ctx, c.layer, layerFilter(c), marker, max)
 	if err != nil {
 		return err
 	}

@@ -162,3 +162,76 @@ func TestLayers(t *testing.T) {
 		t.Error("published a layer version in another account")
 	}
 }
+
+// TestLayerValidation: bad layer input is refused with AWS's error types
+// and a message that names the problem.
+func TestLayerValidation(t *testing.T) {
+	h := newHarness(t, harnessConfig{})
+	ctx := context.Background()
+	zipA := makeZip(t, map[string]string{"a.txt": "a"})
+	publish := func(mod func(*lambda.PublishLayerVersionInput)) error {
+		in := &lambda.PublishLayerVersionInput{LayerName: aws.String("lib"), Content: &types.LayerVersionContentInput{ZipFile: zipA}}
+		mod(in)
+		_, err := h.client.PublishLayerVersion(ctx, in)
+		return err
+	}
+	long := strings.Repeat("d", 257)
+	for _, c := range []struct {
+		name string
+		mod  func(*lambda.PublishLayerVersionInput)
+		want apiErr
+	}{
+		{"description", func(in *lambda.PublishLayerVersionInput) { in.Description = aws.String(long) },
+			validation("1 validation error detected: Value '" + long + "' at 'description' failed to satisfy constraint: Member must have length less than or equal to 256")},
+		{"license", func(in *lambda.PublishLayerVersionInput) { in.LicenseInfo = aws.String(strings.Repeat("l", 513)) },
+			validation("1 validation error detected: Value '" + strings.Repeat("l", 513) + "' at 'licenseInfo' failed to satisfy constraint: Member must have length less than or equal to 512")},
+		{"architecture", func(in *lambda.PublishLayerVersionInput) { in.CompatibleArchitectures = []types.Architecture{"sparc"} },
+			validation("1 validation error detected: Value 'sparc' at 'compatibleArchitectures.1.member' failed to satisfy constraint: Member must satisfy enum value set: [x86_64, arm64]")},
+		{"sixteen runtimes", func(in *lambda.PublishLayerVersionInput) {
+			for range 16 {
+				in.CompatibleRuntimes = append(in.CompatibleRuntimes, types.RuntimePython311)
+			}
+		}, validation("1 validation error detected: Value '[python3.11 python3.11 python3.11 python3.11 python3.11 python3.11 python3.11 python3.11 python3.11 python3.11 python3.11 python3.11 python3.11 python3.11 python3.11 python3.11]' at 'compatibleRuntimes' failed to satisfy constraint: Member must have length less than or equal to 15")},
+		{"S3 content", func(in *lambda.PublishLayerVersionInput) {
+			in.Content = &types.LayerVersionContentInput{S3Bucket: aws.String("b"), S3Key: aws.String("k")}
+		}, invalidParam("S3 code locations are not supported by this Cloister server; upload the package as ZipFile.")},
+		{"layer in another region", func(in *lambda.PublishLayerVersionInput) {
+			in.LayerName = aws.String("arn:aws:lambda:eu-west-1:" + h.account + ":layer:lib")
+		}, invalidParam("Layer ARN arn:aws:lambda:eu-west-1:" + h.account + ":layer:lib is not in region " + testRegion + ".")},
+	} {
+		t.Run(c.name, func(t *testing.T) { wantErr(t, publish(c.mod), c.want) })
+	}
+
+	// The SDK refuses to send a request without Content; the server says so too.
+	r := h.do(t, h.rootSigner(), http.MethodPost, "/2018-10-31/layers/lib/versions", []byte(`{"Description":"no content"}`))
+	if m := r.json(t); r.status != 400 || r.header.Get("X-Amzn-ErrorType") != "ValidationException" ||
+		m["message"] != "1 validation error detected: Value null at 'content' failed to satisfy constraint: Member must not be null" {
+		t.Errorf("no content: %d %s", r.status, r.body)
+	}
+	// Nor does it send an unknown find=.
+	r = h.do(t, h.rootSigner(), http.MethodGet, "/2018-10-31/layers?find=Function", nil)
+	if r.status != 400 || r.header.Get("X-Amzn-ErrorType") != "ValidationException" {
+		t.Errorf("find=Function: %d %s", r.status, r.body)
+	}
+
+	if err := publish(func(*lambda.PublishLayerVersionInput) {}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.client.GetLayerVersion(ctx, &lambda.GetLayerVersionInput{LayerName: aws.String("lib"), VersionNumber: aws.Int64(0)})
+	wantErr(t, err, invalidParam("Layer Version Cannot be less than 1"))
+	_, err = h.client.ListLayerVersions(ctx, &lambda.ListLayerVersionsInput{LayerName: aws.String("lib"), Marker: aws.String("next")})
+	wantErr(t, err, invalidParam("Invalid marker: next"))
+	_, err = h.client.ListLayers(ctx, &lambda.ListLayersInput{CompatibleArchitecture: "sparc"})
+	wantErr(t, err, validation("1 validation error detected: Value 'sparc' at 'compatibleArchitecture' failed to satisfy constraint: Member must satisfy enum value set: [x86_64, arm64]"))
+	_, err = h.client.GetLayerVersionByArn(ctx, &lambda.GetLayerVersionByArnInput{Arn: aws.String("lib:1")})
+	wantErr(t, err, validation(`1 validation error detected: Value 'lib:1' at 'arn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+`))
+	other := "arn:aws:lambda:eu-west-1:" + h.account + ":layer:lib:1"
+	_, err = h.client.GetLayerVersionByArn(ctx, &lambda.GetLayerVersionByArnInput{Arn: aws.String(other)})
+	wantErr(t, err, invalidParam("Layer version "+other+" is not in region "+testRegion+"."))
+	_, err = h.client.CreateFunction(ctx, func() *lambda.CreateFunctionInput {
+		in := createInput(t, fnName("layered"))
+		in.Layers = []string{other}
+		return in
+	}())
+	wantErr(t, err, invalidParam("Layers are only supported in the function's region: "+other+" is not in "+testRegion+"."))
+}

@@ -60,23 +60,21 @@ func ParseLayerName(id, account, region string) (LayerRef, error) {
 		}
 		return LayerRef{Account: m[2], Name: m[3]}, nil
 	}
-	if strings.HasPrefix(id, "arn:") {
-		return LayerRef{}, validationError(constraint(id, "layerName", "Member must satisfy regular expression pattern: "+layerNamePattern))
-	}
 	return LayerRef{Account: account, Name: id}, nil
 }
 
-// ParseLayerVersionARN parses a layer version ARN.
-func ParseLayerVersionARN(a string) (LayerRef, int, bool) {
+// ParseLayerVersionARN parses a layer version ARN into its layer, region
+// and version.
+func ParseLayerVersionARN(a string) (l LayerRef, region string, n int, ok bool) {
 	m := layerVerARNRe.FindStringSubmatch(a)
 	if m == nil {
-		return LayerRef{}, 0, false
+		return LayerRef{}, "", 0, false
 	}
 	n, err := strconv.Atoi(m[4])
 	if err != nil || n < 1 {
-		return LayerRef{}, 0, false
+		return LayerRef{}, "", 0, false
 	}
-	return LayerRef{Account: m[2], Name: m[3]}, n, true
+	return LayerRef{Account: m[2], Name: m[3]}, m[1], n, true
 }
 
 // LayerARN is a layer's ARN; LayerVersionARN a version's.
@@ -105,21 +103,6 @@ type LayerVersionContent struct {
 	CodeSize   int64  `json:"CodeSize"`
 }
 
-// LayerVersion is PublishLayerVersion's and GetLayerVersion's output.
-type LayerVersion struct {
-	Content                 LayerVersionContent `json:"Content"`
-	LayerArn                string              `json:"LayerArn"`
-	LayerVersionArn         string              `json:"LayerVersionArn"`
-	Description             string              `json:"Description"`
-	CreatedDate             string              `json:"CreatedDate"`
-	Version                 int                 `json:"Version"`
-	CompatibleRuntimes      []string            `json:"CompatibleRuntimes,omitempty"`
-	LicenseInfo             string              `json:"LicenseInfo,omitempty"`
-	CompatibleArchitectures []string            `json:"CompatibleArchitectures,omitempty"`
-	// CodeHash names the content in the code store (not on the wire).
-	CodeHash string `json:"-"`
-}
-
 // LayerVersionsListItem is one version in ListLayerVersions and ListLayers.
 type LayerVersionsListItem struct {
 	LayerVersionArn         string   `json:"LayerVersionArn"`
@@ -129,6 +112,16 @@ type LayerVersionsListItem struct {
 	CompatibleRuntimes      []string `json:"CompatibleRuntimes,omitempty"`
 	LicenseInfo             string   `json:"LicenseInfo,omitempty"`
 	CompatibleArchitectures []string `json:"CompatibleArchitectures,omitempty"`
+}
+
+// LayerVersion is PublishLayerVersion's and GetLayerVersion's output: a
+// list item's members with the layer's ARN and the content.
+type LayerVersion struct {
+	Content  LayerVersionContent `json:"Content"`
+	LayerArn string              `json:"LayerArn"`
+	LayerVersionsListItem
+	// CodeHash names the content in the code store (not on the wire).
+	CodeHash string `json:"-"`
 }
 
 // LayersListItem is one layer in ListLayers.
@@ -164,7 +157,7 @@ type layerVersionRecord struct {
 
 func layerKey(l LayerRef) string { return l.Account + "." + l.Name }
 
-func (s *Service) layerNotFound() *awserr.Error {
+func layerNotFound() *awserr.Error {
 	return awserr.New(awserr.ResourceNotFound, "The resource you requested does not exist.")
 }
 
@@ -183,7 +176,7 @@ func (s *Service) loadLayer(ctx context.Context, l LayerRef) (*layerRecord, uint
 
 // mutateLayer applies fn to a layer's record (nil when the layer has none)
 // and writes the result with optimistic concurrency, retrying on conflict.
-// fn returning a nil record deletes it.
+// Layer records are never deleted: they keep the last version number.
 func (s *Service) mutateLayer(ctx context.Context, l LayerRef, fn func(*layerRecord) (*layerRecord, error)) (*layerRecord, error) {
 	for attempt := 0; ; attempt++ {
 		rec, rev, err := s.loadLayer(ctx, l)
@@ -194,14 +187,9 @@ func (s *Service) mutateLayer(ctx context.Context, l LayerRef, fn func(*layerRec
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case out == nil && rec == nil:
-			return nil, nil
-		case out == nil:
-			err = s.layers.Delete(ctx, layerKey(l), rev)
-		case rec == nil:
+		if rec == nil {
 			_, err = s.layers.CreateJSON(ctx, layerKey(l), out)
-		default:
+		} else {
 			_, err = s.layers.UpdateJSON(ctx, layerKey(l), out, rev)
 		}
 		if err == nil {
@@ -282,24 +270,14 @@ func (s *Service) PublishLayer(ctx context.Context, caller string, l LayerRef, i
 func (s *Service) layerVersionOut(rec *layerRecord, v *layerVersionRecord) *LayerVersion {
 	l := LayerRef{Account: rec.Account, Name: rec.Name}
 	return &LayerVersion{
-		Content:                 LayerVersionContent{CodeSha256: v.CodeSha256, CodeSize: v.CodeSize},
-		LayerArn:                LayerARN(s.cfg.Region, l),
-		LayerVersionArn:         LayerVersionARN(s.cfg.Region, l, v.Version),
-		Description:             v.Description,
-		CreatedDate:             v.Created,
-		Version:                 v.Version,
-		CompatibleRuntimes:      v.CompatibleRuntimes,
-		LicenseInfo:             v.LicenseInfo,
-		CompatibleArchitectures: v.CompatibleArchitectures,
-		CodeHash:                v.CodeHash,
-	}
-}
-
-func listItem(out *LayerVersion) LayerVersionsListItem {
-	return LayerVersionsListItem{
-		LayerVersionArn: out.LayerVersionArn, Version: out.Version, Description: out.Description,
-		CreatedDate: out.CreatedDate, CompatibleRuntimes: out.CompatibleRuntimes, LicenseInfo: out.LicenseInfo,
-		CompatibleArchitectures: out.CompatibleArchitectures,
+		Content:  LayerVersionContent{CodeSha256: v.CodeSha256, CodeSize: v.CodeSize},
+		LayerArn: LayerARN(s.cfg.Region, l),
+		LayerVersionsListItem: LayerVersionsListItem{
+			LayerVersionArn: LayerVersionARN(s.cfg.Region, l, v.Version), Version: v.Version,
+			Description: v.Description, CreatedDate: v.Created, CompatibleRuntimes: v.CompatibleRuntimes,
+			LicenseInfo: v.LicenseInfo, CompatibleArchitectures: v.CompatibleArchitectures,
+		},
+		CodeHash: v.CodeHash,
 	}
 }
 
@@ -324,7 +302,7 @@ func (s *Service) GetLayerVersion(ctx context.Context, l LayerRef, n int) (*Laye
 	}
 	v := rec.findVersion(n)
 	if v == nil || v.Deleted {
-		return nil, s.layerNotFound()
+		return nil, layerNotFound()
 	}
 	return s.layerVersionOut(rec, v), nil
 }
@@ -410,7 +388,7 @@ func (s *Service) ListLayerVersions(ctx context.Context, l LayerRef, f LayerFilt
 		if len(out) == max {
 			return out, strconv.Itoa(out[len(out)-1].Version), nil
 		}
-		out = append(out, listItem(s.layerVersionOut(rec, v)))
+		out = append(out, s.layerVersionOut(rec, v).LayerVersionsListItem)
 	}
 	return out, "", nil
 }
@@ -421,18 +399,18 @@ func (s *Service) ListLayers(ctx context.Context, account string, f LayerFilter,
 	if err := f.check(); err != nil {
 		return nil, "", err
 	}
-	keys, err := s.layers.Keys(ctx, "")
+	keys, err := s.layers.Keys(ctx, account+".*")
 	if err != nil {
 		return nil, "", err
 	}
 	sort.Strings(keys)
 	out := []LayersListItem{}
 	for _, k := range keys {
-		acct, name, ok := strings.Cut(k, ".")
-		if !ok || acct != account || (marker != "" && name <= marker) {
+		name := strings.TrimPrefix(k, account+".")
+		if marker != "" && name <= marker {
 			continue
 		}
-		rec, _, err := s.loadLayer(ctx, LayerRef{Account: acct, Name: name})
+		rec, _, err := s.loadLayer(ctx, LayerRef{Account: account, Name: name})
 		if err != nil {
 			return nil, "", err
 		}
@@ -445,7 +423,7 @@ func (s *Service) ListLayers(ctx context.Context, account string, f LayerFilter,
 					return out, out[len(out)-1].LayerName, nil
 				}
 				lv := s.layerVersionOut(rec, v)
-				out = append(out, LayersListItem{LayerName: name, LayerArn: lv.LayerArn, LatestMatchingVersion: listItem(lv)})
+				out = append(out, LayersListItem{LayerName: name, LayerArn: lv.LayerArn, LatestMatchingVersion: lv.LayerVersionsListItem})
 				break
 			}
 		}
@@ -469,7 +447,7 @@ func (s *Service) ResolveLayers(ctx context.Context, account string, arns []stri
 	out := make([]LayerContent, 0, len(arns))
 	seen := map[string]string{}
 	for _, a := range arns {
-		l, n, ok := ParseLayerVersionARN(a)
+		l, region, n, ok := ParseLayerVersionARN(a)
 		if !ok {
 			return nil, invalidParam("Layer version %s does not exist.", a)
 		}
@@ -477,7 +455,7 @@ func (s *Service) ResolveLayers(ctx context.Context, account string, arns []stri
 			return nil, invalidParam("Two different versions of the same layer are not allowed: %s and %s.", prev, a)
 		}
 		seen[layerKey(l)] = a
-		if !strings.Contains(a, ":"+s.cfg.Region+":") {
+		if region != s.cfg.Region {
 			return nil, invalidParam("Layers are only supported in the function's region: %s is not in %s.", a, s.cfg.Region)
 		}
 		if l.Account != account {
